@@ -1,0 +1,32 @@
+# Two entry points (README "Quick start"): `make demo` and `make test`.
+# Both create .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Local raw-data mirror for offline machines and CI: ../shared/data when it exists.
+export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
+
+.PHONY: setup demo test lint bench
+
+$(BIN)/cftrain-ready: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/cftrain-ready
+
+demo: setup
+	$(BIN)/python -m cftrain.demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python -m benchmarks.run
