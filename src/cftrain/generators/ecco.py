@@ -1,0 +1,47 @@
+"""ECCo: ECCCo without its conformal term — L1 cost + a decaying energy penalty (SPEC §2.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cftrain.generators.base import Generator, l1_distance
+
+#: weight of the quadratic energy term inside the energy constraint (SPEC §2.3)
+ENERGY_REG = 1e-3
+#: exponent of the energy penalty's decay schedule (SPEC §2.3)
+ENERGY_DECAY = 0.9
+
+
+def energy_schedule(t: torch.Tensor | int, max_iter: int) -> torch.Tensor:
+    """φ_t = a·(b + t)^(−0.9), b = round(T/25) (ties to even, as Julia), a = b/10.
+
+    For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (SPEC §9.11).
+    """
+    b = round(max_iter / 25)
+    a = b / 10
+    t = torch.as_tensor(t, dtype=torch.float64)
+    if b == 0:
+        return torch.zeros_like(t)
+    return a * (b + t) ** (-ENERGY_DECAY)
+
+
+def energy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """E(x, y⁺) = −M(x)[y⁺] per row ``(N,)``."""
+    return -logits.gather(1, target.unsqueeze(1)).squeeze(1)
+
+
+@dataclass(frozen=True)
+class ECCo(Generator):
+    """Defaults are the training-time values of the final runs (SPEC §0)."""
+
+    lambda_cost: float = 0.001
+    lambda_energy: float = 5.0
+
+    def penalty(self, x_cf, x_factual, logits, target, t, max_iter) -> torch.Tensor:
+        e = energy(logits, target)
+        phi = energy_schedule(t, max_iter).to(device=e.device, dtype=e.dtype)
+        return self.lambda_cost * l1_distance(x_cf, x_factual) + self.lambda_energy * phi * (
+            e + ENERGY_REG * e**2
+        )
