@@ -1,0 +1,1 @@
+"""Speed measurements; each script writes ``benchmarks/results/<name>.json``."""
