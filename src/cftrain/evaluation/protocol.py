@@ -1,0 +1,322 @@
+"""The counterfactual benchmark of SPEC §5.2 → one tidy table, one row per counterfactual.
+
+Per evaluation setting (one λ_egy of the ECCo evaluation generator): label pairs are drawn
+once and reused for every run and model (SPEC §9 item 8); per model, the factuals of all
+J runs are drawn at once from the test points the model *predicts* as the factual class, all
+J × n_individuals counterfactuals are searched in ONE batched call (rows are independent), and
+every metric is computed vectorised over them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from cftrain.constraints import Constraints
+from cftrain.data.bundle import Dataset
+from cftrain.evaluation.counterfactual_metrics import (
+    DEFAULT_IP_SAMPLES,
+    constraint_violations,
+    cost,
+    implausibility,
+    redundancy,
+    validity,
+)
+from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE, mmd2_by_group
+from cftrain.evaluation.performance import predict
+from cftrain.generators import ECCo, Generic
+from cftrain.generators.base import Generator
+from cftrain.search import search
+
+LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # SPEC §5.2: one evaluation per value
+TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
+TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
+
+
+@dataclass(frozen=True)
+class EvalSetting:
+    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's)."""
+
+    lambda_energy: float
+    lambda_cost: float = 0.0
+    tau: float = TAU_PLAUSIBILITY
+    max_iter: int = 50
+    step_size: float = 0.1
+    generator: str = "ECCo"
+
+    def build(self) -> Generator:
+        if self.generator == "ECCo":
+            return ECCo(lambda_cost=self.lambda_cost, lambda_energy=self.lambda_energy)
+        if self.generator == "Generic":
+            return Generic(lambda_cost=self.lambda_cost)
+        raise ValueError(f"generator={self.generator!r}; expected 'ECCo' or 'Generic'")
+
+
+def eval_settings(
+    tau: float = TAU_PLAUSIBILITY, lambdas: Sequence[float] = LAMBDA_ENERGIES
+) -> list[EvalSetting]:
+    """The five ECCo evaluation settings of SPEC §5.2 at decision threshold ``tau``."""
+    return [EvalSetting(lambda_energy=float(lam), tau=tau) for lam in lambdas]
+
+
+def draw_label_pairs(
+    n_individuals: int, n_classes: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Factual labels ``f ~ U(classes)`` and targets ``t ~ U(classes ∖ {f})`` → two (n,) tensors."""
+    factual = torch.randint(n_classes, (n_individuals,), generator=generator)
+    shift = torch.randint(1, n_classes, (n_individuals,), generator=generator)
+    return factual, (factual + shift) % n_classes
+
+
+def draw_factuals(
+    predicted: torch.Tensor, factual_labels: torch.Tensor, n_runs: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Test-set indices ``(n_runs, n)``: per run and individual i, a uniform draw (with
+    replacement across i) among points whose *prediction* is ``factual_labels[i]``; −1 where the
+    model predicts no point as that class."""
+    predicted = predicted.cpu()
+    idx = torch.full((n_runs, factual_labels.numel()), -1, dtype=torch.long)
+    for c in torch.unique(factual_labels).tolist():
+        cols = (factual_labels == c).nonzero().flatten()
+        pool = (predicted == c).nonzero().flatten()
+        if pool.numel() > 0:
+            draws = torch.randint(pool.numel(), (n_runs, cols.numel()), generator=generator)
+            idx[:, cols] = pool[draws]
+    return idx
+
+
+def benchmark(
+    models: Mapping[str, nn.Module],
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    settings: Sequence[EvalSetting],
+    *,
+    n_classes: int,
+    constraints: Constraints | None = None,
+    n_individuals: int = 250,
+    n_runs: int = 100,
+    seed: int = 0,
+    dataset: str = "",
+    experiment: str = "",
+    length_scale: float = DEFAULT_LENGTH_SCALE,
+    n_div: int = DEFAULT_SUBSAMPLE,
+    n_ip: int = DEFAULT_IP_SAMPLES,
+) -> pd.DataFrame:
+    """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
+
+    Returns the tidy table (one row per counterfactual). ``attrs`` records what could not be
+    measured: ``missing_factuals`` (individuals whose factual class a model never predicts;
+    their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target groups with
+    < 2 valid counterfactuals, SPEC §11.2), all per model, and ``n_nonfinite`` search steps.
+    Same inputs and ``seed`` give the same table.
+    """
+    frames = []
+    attrs: dict[str, dict[str, int]] = {
+        k: {name: 0 for name in models}
+        for k in ("missing_factuals", "mmd_groups", "mmd_groups_skipped", "n_nonfinite")
+    }
+    for setting in settings:
+        factual_labels, target_labels = draw_label_pairs(
+            n_individuals, n_classes, _generator(seed, "pairs", setting)
+        )
+        for name, model in models.items():
+            frame, counts = _evaluate_model(
+                model,
+                x_test,
+                y_test,
+                setting,
+                factual_labels,
+                target_labels,
+                n_classes=n_classes,
+                constraints=constraints,
+                n_runs=n_runs,
+                seed=seed,
+                name=name,
+                length_scale=length_scale,
+                n_div=n_div,
+                n_ip=n_ip,
+            )
+            frames.append(frame.assign(model=name, **asdict(setting)))
+            for k, v in counts.items():
+                attrs[k][name] += v
+    table = pd.concat(frames, ignore_index=True).assign(dataset=dataset, experiment=experiment)
+    table = table[_COLUMNS]
+    table.attrs = {**attrs, "seed": seed}
+    return table
+
+
+def benchmark_dataset(
+    data: Dataset,
+    models: Mapping[str, nn.Module],
+    settings: Sequence[EvalSetting],
+    *,
+    experiment: str,
+    protect: bool = False,
+    **kwargs,
+) -> pd.DataFrame:
+    """:func:`benchmark` on ``data``'s test set with its domain (and, with ``protect``, its
+    protected features immutable, as in the mutability runs, SPEC §5.2)."""
+    x_test, y_test = data.tensors("test")
+    return benchmark(
+        models,
+        x_test,
+        y_test,
+        settings,
+        n_classes=data.n_classes,
+        constraints=data.constraints(protect),
+        dataset=data.name,
+        experiment=experiment,
+        **kwargs,
+    )
+
+
+def write_parquet(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write atomically: a temporary file in the target folder, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+_COLUMNS = [
+    "dataset",
+    "experiment",
+    "model",
+    "generator",
+    "lambda_cost",
+    "lambda_energy",
+    "tau",
+    "max_iter",
+    "step_size",
+    "run",
+    "individual",
+    "factual_index",
+    "factual_label",
+    "target_label",
+    "validity",
+    "converged",
+    "iterations",
+    "cost",
+    "redundancy",
+    "ip",
+    "mmd",
+    "immutable_moved",
+    "direction_violated",
+    "domain_left",
+]
+
+
+def _generator(seed: int, *parts: object) -> torch.Generator:
+    """A generator keyed by ``seed`` and labels, so a stream does not depend on which other
+    settings or models are evaluated in the same call."""
+    words = [seed, *(zlib.crc32(repr(p).encode()) for p in parts)]
+    state = np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+def _evaluate_model(
+    model: nn.Module,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    setting: EvalSetting,
+    factual_labels: torch.Tensor,
+    target_labels: torch.Tensor,
+    *,
+    n_classes: int,
+    constraints: Constraints | None,
+    n_runs: int,
+    seed: int,
+    name: str,
+    length_scale: float,
+    n_div: int,
+    n_ip: int,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """All runs of one (setting, model) in one search call, then the per-row metrics."""
+    device = x_test.device
+    idx = draw_factuals(
+        predict(model, x_test), factual_labels, n_runs, _generator(seed, "factuals", setting, name)
+    )
+    run, individual = torch.meshgrid(
+        torch.arange(n_runs), torch.arange(factual_labels.numel()), indexing="ij"
+    )
+    present = (idx >= 0).flatten()
+    run, individual, idx = (
+        run.flatten()[present],
+        individual.flatten()[present],
+        idx.flatten()[present],
+    )
+    x = x_test[idx.to(device)]
+    target = target_labels[individual].to(device)
+
+    result = search(
+        model,
+        x,
+        target,
+        setting.build(),
+        constraints,
+        tau=setting.tau,
+        max_iter=setting.max_iter,
+        step_size=setting.step_size,
+        rng=_generator(seed, "search", setting, name),
+    )
+    x_cf = result.counterfactuals.detach()
+    valid = validity(model, x_cf, target)
+    ip = implausibility(x_cf, target, x_test, y_test, _generator(seed, "ip", setting, name), n_ip)
+
+    # IP*: one group per (run, target) of this (setting, model), valid rows only (SPEC §11.2)
+    group = run.to(device) * n_classes + target
+    has_rows = torch.bincount(group, minlength=n_runs * n_classes) > 0
+    n_valid = torch.bincount(group[valid], minlength=n_runs * n_classes)
+    group_mmd = mmd2_by_group(
+        x_cf[valid],
+        group[valid],
+        torch.arange(n_runs * n_classes, device=device) % n_classes,
+        x_test,
+        y_test,
+        _generator(seed, "mmd", setting, name),
+        length_scale,
+        n_div,
+    )
+    mmd = torch.where(valid, group_mmd[group], torch.full_like(ip, float("nan")))
+
+    flags = constraint_violations(x, x_cf, constraints)
+    frame = pd.DataFrame(
+        {
+            "run": run.numpy(),
+            "individual": individual.numpy(),
+            "factual_index": idx.numpy(),
+            "factual_label": factual_labels[individual].numpy(),
+            "target_label": target.cpu().numpy(),
+            "validity": valid.cpu().numpy(),
+            "converged": result.converged.cpu().numpy(),
+            "iterations": result.iterations.cpu().numpy(),
+            "cost": cost(x, x_cf).cpu().numpy(),
+            "redundancy": redundancy(x, x_cf).cpu().numpy(),
+            "ip": ip.cpu().numpy(),
+            "mmd": mmd.cpu().numpy(),
+            **{k: v.cpu().numpy() for k, v in flags.items()},
+        }
+    )
+    counts = {
+        "missing_factuals": int((~present).sum()),
+        "mmd_groups": int(has_rows.sum()),
+        "mmd_groups_skipped": int((has_rows & (n_valid < 2)).sum()),
+        "n_nonfinite": int(result.n_nonfinite),
+    }
+    return frame, counts
