@@ -27,7 +27,8 @@ class Sweep:
     counterfactual: ``(nce, D)`` x′ — the final search state where mature, else the
     (protected) neighbour itself; neighbour: ``(nce, D)`` x⁺ after protect_immutable;
     adversarial: ``(nce, D)`` nascent example x_AE; target: ``(nce,)`` y⁺;
-    label: ``(nce,)`` the factual's true label; converged: ``(nce,)`` bool;
+    label: ``(nce,)`` the factual's true label (for x_AE, SPEC §9.5); index: ``(nce,)``
+    the factuals' rows in the training data; converged: ``(nce,)`` bool;
     iterations: ``(nce,)`` search steps taken; n_nonfinite: non-finite step entries
     the search set to 0 (SPEC §11.6).
     """
@@ -37,6 +38,7 @@ class Sweep:
     adversarial: torch.Tensor
     target: torch.Tensor
     label: torch.Tensor
+    index: torch.Tensor
     converged: torch.Tensor
     iterations: torch.Tensor
     n_nonfinite: int = 0
@@ -162,6 +164,7 @@ def run_sweep(
         adversarial=found.nascent,
         target=target,
         label=y[idx],
+        index=idx,
         converged=found.converged,
         iterations=found.iterations,
         n_nonfinite=found.n_nonfinite,

@@ -146,7 +146,7 @@ def counterfactual_training(
                 step_size=config.step_size,
                 ae_epsilon=config.ae_epsilon,
             )
-        means, n_skipped = _update_epoch(model, optimiser, x_batches, y_batches, sweep, lam)
+        means, n_skipped = update_epoch(model, optimiser, x_batches, y_batches, sweep, lam)
         if n_skipped:
             warnings.warn(
                 f"epoch {epoch}: {n_skipped} mini-batch(es) had a non-finite loss; "
@@ -176,7 +176,7 @@ def counterfactual_training(
     return TrainingResult(model=model, log=pd.DataFrame(rows, columns=LOG_COLUMNS), config=config)
 
 
-def _update_epoch(
+def update_epoch(
     model: nn.Module,
     optimiser: torch.optim.Optimizer,
     x_batches: Sequence[torch.Tensor],
