@@ -1,5 +1,8 @@
 """Processed-dataset cache: one ``.npz`` per (dataset, parameters) plus ``manifest.json``.
 
+Lives in ``<data dir>/processed/`` beside the raw cache; the manifest records, per file,
+the dataset, parameters, split sizes, class counts and the raw inputs' sha256 (SPEC §4).
+
 The file name carries a key over everything that changes the output — dataset name,
 ``n_sigma``, both seeds, the pinned raw digests and :data:`FORMAT` (bumped whenever the
 preprocessing changes) — so a stale file is never picked up. Files are written
