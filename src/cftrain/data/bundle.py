@@ -1,0 +1,61 @@
+"""The dataset bundle every later stage consumes (training, evaluation, workflow rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from cftrain.constraints import Constraints
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset, split and preprocessed as in SPEC §4.
+
+    Arrays: features float32 ``(N, D)``, labels int64 ``(N,)`` in ``0..n_classes-1``.
+    ``lower``/``upper``: ``(D,)`` domain bounds (SPEC §4.5).
+    ``protected``: indices of the features made immutable in the paper's protection
+    experiments (SPEC §4.7), resolved from feature names.
+    ``categorical``: one-hot column groups (lists of column indices), empty if none.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    protected: tuple[int, ...]
+    n_classes: int
+    categorical: tuple[tuple[int, ...], ...] = ()
+    description: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def constraints(self, protect: bool = False) -> Constraints:
+        """Domain bounds, plus the protected features immutable when ``protect``."""
+        return Constraints.from_immutable(
+            self.n_features,
+            self.protected if protect else (),
+            lower=torch.from_numpy(np.asarray(self.lower, dtype=np.float32)),
+            upper=torch.from_numpy(np.asarray(self.upper, dtype=np.float32)),
+        )
+
+    def tensors(
+        self, split: str, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, y)`` of ``split`` ∈ {train, val, test} as tensors on ``device``."""
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split={split!r}; expected 'train', 'val' or 'test'")
+        x = getattr(self, f"x_{split}")
+        y = getattr(self, f"y_{split}")
+        return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
