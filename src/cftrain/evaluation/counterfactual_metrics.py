@@ -6,6 +6,8 @@ return one value per row, so a whole benchmark (runs × individuals) is measured
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -14,7 +16,7 @@ from cftrain.evaluation.performance import predict
 
 UNCHANGED_TOL = 1e-5  # |x′_d − x_d| below this counts as unchanged (CE.jl `redundancy`)
 DEFAULT_IP_SAMPLES = 1000  # target-class draws per counterfactual (SPEC §5.2)
-_IP_CHUNK_ELEMENTS = 2**24  # bound on the (rows × pool) distance block
+_IP_CHUNK_ROWS = 4096  # rows per block of draws and distances (bounds memory)
 
 
 def validity(model: nn.Module, x_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -32,22 +34,32 @@ def redundancy(x: torch.Tensor, x_cf: torch.Tensor, tol: float = UNCHANGED_TOL) 
     return ((x_cf - x).abs() < tol).to(x.dtype).mean(dim=1)
 
 
+def _target_draws(
+    target: torch.Tensor, y_ref: torch.Tensor, generator: torch.Generator, n_samples: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Per target class and chunk of rows: ``(rows, pool, draws)`` with ``pool`` the reference
+    indices of that class (by *true* label) and ``draws: (len(rows), n_samples)`` positions in
+    ``pool`` drawn uniformly with replacement (SPEC §5.2, §10)."""
+    for c in torch.unique(target).tolist():
+        pool = (y_ref == c).nonzero().flatten()
+        if pool.numel() == 0:
+            raise ValueError(f"no reference point has label {c}; IP is undefined for that target")
+        for rows in (target == c).nonzero().flatten().split(_IP_CHUNK_ROWS):
+            draws = torch.randint(pool.numel(), (rows.numel(), n_samples), generator=generator)
+            yield rows, pool, draws.to(pool.device)
+
+
 def draw_target_neighbours(
     target: torch.Tensor,
     y_ref: torch.Tensor,
     generator: torch.Generator,
     n_samples: int = DEFAULT_IP_SAMPLES,
 ) -> torch.Tensor:
-    """Indices ``(N, n_samples)`` into the reference set, drawn with replacement per row
-    from the points whose *true* label is that row's target (SPEC §5.2, §10)."""
+    """Indices ``(N, n_samples)`` into the reference set: the draws :func:`implausibility`
+    makes with the same generator state, each row from the points labelled as its target."""
     idx = torch.empty(target.numel(), n_samples, dtype=torch.long, device=y_ref.device)
-    for c in torch.unique(target).tolist():
-        rows = (target == c).nonzero().flatten()
-        pool = (y_ref == c).nonzero().flatten()
-        if pool.numel() == 0:
-            raise ValueError(f"no reference point has label {c}; IP is undefined for that target")
-        draws = torch.randint(pool.numel(), (rows.numel(), n_samples), generator=generator)
-        idx[rows] = pool[draws.to(pool.device)]
+    for rows, pool, draws in _target_draws(target, y_ref, generator, n_samples):
+        idx[rows] = pool[draws]
     return idx
 
 
@@ -61,19 +73,15 @@ def implausibility(
 ) -> torch.Tensor:
     """IP: mean L1 distance of each counterfactual to ``n_samples`` target-class draws → (N,).
 
-    Reported as a positive distance (CE.jl reports −IP). The draws of
-    :func:`draw_target_neighbours` are turned into per-row counts over the reference set, so the
-    cost is one ``cdist`` against the reference set instead of ``N × n_samples`` gathers.
+    Reported as a positive distance (CE.jl reports −IP). The draws are turned into per-row
+    counts over the target class, so the cost is one ``cdist`` against that class instead of
+    ``N × n_samples`` gathers.
     """
-    idx = draw_target_neighbours(target, y_ref, generator, n_samples)
-    n_ref = x_ref.shape[0]
     out = torch.empty(x_cf.shape[0], dtype=x_cf.dtype, device=x_cf.device)
-    step = max(1, _IP_CHUNK_ELEMENTS // max(n_ref, 1))
-    for lo in range(0, x_cf.shape[0], step):
-        sl = slice(lo, lo + step)
-        counts = x_cf.new_zeros(idx[sl].shape[0], n_ref)
-        counts.scatter_add_(1, idx[sl], x_cf.new_ones(idx[sl].shape))
-        out[sl] = (counts * torch.cdist(x_cf[sl], x_ref, p=1.0)).sum(dim=1) / n_samples
+    for rows, pool, draws in _target_draws(target, y_ref.to(x_cf.device), generator, n_samples):
+        counts = x_cf.new_zeros(rows.numel(), pool.numel())
+        counts.scatter_add_(1, draws, x_cf.new_ones(draws.shape))
+        out[rows] = (counts * torch.cdist(x_cf[rows], x_ref[pool], p=1.0)).sum(dim=1) / n_samples
     return out
 
 

@@ -113,7 +113,9 @@ def benchmark(
 ) -> pd.DataFrame:
     """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
 
-    Returns the tidy table (one row per counterfactual). ``attrs`` records what could not be
+    Returns the tidy table (one row per counterfactual); ``mmd`` is the raw estimate of the
+    row's (run, target) group, on valid rows only, and may be negative (the aggregation clamps
+    it, SPEC §9 item 15). ``attrs`` records what could not be
     measured: ``missing_factuals`` (individuals whose factual class a model never predicts;
     their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target groups with
     < 2 valid counterfactuals, SPEC §11.2), all per model, and ``n_nonfinite`` search steps.
