@@ -12,6 +12,7 @@ from cftrain.evaluation import (
     reduction_table,
     robustness_table,
     validity_table,
+    violation_table,
 )
 
 RATIOS = np.array([0.5, 0.6, 0.7, 0.8, 0.9])  # CT/BL per run for IP
@@ -157,3 +158,17 @@ def test_robustness_table_adds_clean_accuracy_and_drop():
     assert table["clean_accuracy"].tolist() == [0.9, 0.9, 0.9]
     assert table["accuracy_drop"].tolist() == pytest.approx([0.0, 0.1, 0.3])
     assert set(table["dataset"]) == {"adult"}
+
+
+def test_violation_rates_per_kind_and_any():
+    flags = dict(immutable_moved=False, direction_violated=False, domain_left=False)
+    rows = [
+        {**_row("full", 0, 0.1), **flags, "immutable_moved": True, "domain_left": True},
+        {**_row("full", 0, 0.1), **flags},  # cell (0, 0.1): immutable 0.5, domain 0.5, any 0.5
+        {**_row("full", 0, 5.0), **flags, "direction_violated": True},  # cell (0, 5): 1.0
+    ]
+    row = violation_table(pd.DataFrame(rows)).iloc[0]
+    assert row["immutable_moved"] == pytest.approx(0.25)
+    assert row["direction_violated"] == pytest.approx(0.5)
+    assert row["domain_left"] == pytest.approx(0.25)
+    assert row["any_violation"] == pytest.approx(0.75)

@@ -9,6 +9,7 @@ from cftrain.evaluation.aggregation import (
     run_means,
     valid_cell_means,
     validity_table,
+    violation_table,
 )
 from cftrain.evaluation.attribution import (
     integrated_gradients,
@@ -81,5 +82,6 @@ __all__ = [
     "valid_cell_means",
     "validity",
     "validity_table",
+    "violation_table",
     "write_parquet",
 ]

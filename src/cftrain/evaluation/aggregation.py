@@ -128,6 +128,20 @@ def validity_table(
     return table
 
 
+VIOLATIONS = ("immutable_moved", "direction_violated", "domain_left")
+
+
+def violation_table(df: pd.DataFrame, group_by: Sequence[str] = GROUP) -> pd.DataFrame:
+    """Constraint-violation rates over all counterfactuals per model: each kind and any kind,
+    averaged over runs and λ_egy like the validity table."""
+    flags = df.assign(any_violation=df[list(VIOLATIONS)].any(axis=1))
+    cols = [*VIOLATIONS, "any_violation"]
+    flags[cols] = flags[cols].astype(float)
+    keys = [*group_by, "model"]
+    cells = flags.groupby([*keys, *CELL], sort=True)[cols].mean()
+    return cells.groupby(keys, sort=True).mean().reset_index()
+
+
 def ig_table(rounds: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Median and percentile interval of the per-round IG statistic (SPEC §5.5, §6.6).
 

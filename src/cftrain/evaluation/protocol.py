@@ -115,10 +115,11 @@ def benchmark(
 
     Returns the tidy table (one row per counterfactual); ``mmd`` is the raw estimate of the
     row's (run, target) group, on valid rows only, and may be negative (the aggregation clamps
-    it, SPEC §9 item 15). ``attrs`` records what could not be
-    measured: ``missing_factuals`` (individuals whose factual class a model never predicts;
-    their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target groups with
-    < 2 valid counterfactuals, SPEC §11.2), all per model, and ``n_nonfinite`` search steps.
+    it, SPEC §9 item 15). ``attrs`` records, per model, what could not be measured:
+    ``missing_factuals`` ((run, individual) slots whose factual class the model predicts for no
+    test point; their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target
+    groups, and those with < 2 valid counterfactuals, SPEC §11.2), and ``n_nonfinite`` search
+    step entries set to 0 (SPEC §11.6).
     Same inputs and ``seed`` give the same table.
     """
     frames = []
@@ -163,11 +164,13 @@ def benchmark_dataset(
     *,
     experiment: str,
     protect: bool = False,
+    device: torch.device | str = "cpu",
     **kwargs,
 ) -> pd.DataFrame:
-    """:func:`benchmark` on ``data``'s test set with its domain (and, with ``protect``, its
-    protected features immutable, as in the mutability runs, SPEC §5.2)."""
-    x_test, y_test = data.tensors("test")
+    """:func:`benchmark` on ``data``'s test set (moved to ``device``, where the models are) with
+    its domain and, with ``protect``, its protected features immutable as in the mutability
+    runs (SPEC §5.2)."""
+    x_test, y_test = data.tensors("test", device)
     return benchmark(
         models,
         x_test,
