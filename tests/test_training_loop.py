@@ -133,7 +133,7 @@ def test_vanilla_is_plain_adam_over_contiguous_batches():
     reference = build("mlp", 2, 2, seed=3)
     cfg = TrainingConfig(objective="vanilla", nepochs=3, batch_size=20, lr=0.01)
     log = counterfactual_training(model, (x, y), cfg, quiet=True).log
-    opt = torch.optim.Adam(reference.parameters(), lr=0.01)
+    opt = torch.optim.Adam(reference.parameters(), lr=0.01, fused=True)  # as training
     for _ in range(3):
         for start in range(0, 95, 20):  # 5 batches, the last of 15 rows
             loss = torch.nn.functional.cross_entropy(
