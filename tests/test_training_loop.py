@@ -216,7 +216,7 @@ def test_nce_below_batches_is_raised_and_above_data_is_an_error():
     counterfactual_training(model, (x, y), cfg, quiet=True)
     handle.remove()
     assert seen[-7:] == [10 + 3] * 6 + [60]  # 6 batches with 1 tuple each, then accuracy
-    with pytest.raises(ValueError, match="without replacement"):
+    with pytest.raises(ValueError, match="no replacement"):
         counterfactual_training(
             build("mlp", 2, 2), (x, y), TrainingConfig(nepochs=1, nce=61), quiet=True
         )
@@ -266,3 +266,15 @@ def test_final_config_matches_spec_table():
 def test_burnin_epochs_round_half_to_even():
     assert TrainingConfig(nepochs=5, burnin=0.5).burnin_epochs == 2  # round(2.5) = 2
     assert TrainingConfig(nepochs=7, burnin=0.5).burnin_epochs == 4  # round(3.5) = 4
+
+
+@pytest.mark.parametrize("generator", ["ecco", "generic", "revise", "omniscient"])
+def test_every_training_generator_runs(generator):
+    x, y = _two_blobs(200, seed=4)
+    cfg = TrainingConfig(nepochs=2, batch_size=50, nce=40, tau=0.6, lr=0.02, generator=generator)
+    log = counterfactual_training(build("mlp", 2, 2), (x, y), cfg, quiet=True).log
+    assert log[["loss", "div", "ridge", "adv"]].notna().all().all()
+    assert log["percent_mature"].iloc[-1] > 0  # the untrained model of epoch 1 may have none
+    if generator == "omniscient":  # no search: zero steps, mature wherever a target exists
+        assert (log["mean_iterations"] == 0).all()
+        assert (log["percent_mature"] == 100).all()

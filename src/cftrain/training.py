@@ -109,8 +109,8 @@ def counterfactual_training(
     x_batches, y_batches = x.split(config.batch_size), y.split(config.batch_size)
     n_batches = len(x_batches)
     nce = max(config.nce or n_batches, n_batches)
-    if sweeping:
-        generator = generator or make_generator(config, x)
+    if sweeping and nce > x.shape[0]:
+        raise ValueError(f"nce={nce} exceeds the {x.shape[0]} training points (no replacement)")
     rng = torch.Generator(device=device).manual_seed(config.seed)
     # the fused kernel is the same Adam (β 0.9/0.999, ε 1e-8), a third cheaper per step
     optimiser = torch.optim.Adam(
@@ -123,6 +123,8 @@ def counterfactual_training(
         rows = _restore(checkpoint, config, model, optimiser, rng)
     first = len(rows) + 1
     last = config.nepochs if stop_after_epoch is None else min(stop_after_epoch, config.nepochs)
+    if sweeping and first <= last:  # built only when needed: REVISE fits a VAE here
+        generator = generator or make_generator(config, x)
 
     bar = tqdm(
         range(first, last + 1),
