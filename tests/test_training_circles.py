@@ -9,7 +9,6 @@ IP here is the exact mean L1 distance to *all* target-class test points (the ref
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from cftrain.data import load
@@ -18,16 +17,6 @@ from cftrain.generators import ECCo
 from cftrain.models import build
 from cftrain.search import search
 from cftrain.training import counterfactual_training, final_config
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: extra intra-op threads only contend for the cores (pytest -n 2 on 2 CPUs
-    made these runs 20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _mean_ip(model: torch.nn.Module, data) -> tuple[float, float]:

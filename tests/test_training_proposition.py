@@ -20,16 +20,6 @@ from cftrain.training import counterfactual_training, final_config
 SEEDS = (0, 1, 2, 3)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: extra intra-op threads only contend for the cores (pytest -n 2 on 2 CPUs
-    made these runs 20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _gaussian_classes(seed: int, n: int = 600) -> tuple[torch.Tensor, torch.Tensor]:
     """Two isotropic Gaussian classes; class means ±(1, 2): feature 0 (immutable) and
     feature 1 (mutable) both discriminate."""

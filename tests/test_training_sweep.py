@@ -21,16 +21,6 @@ from cftrain.sweep import (
 FOUR_KINDS = Constraints(mutability=("both", "none", "increase", "decrease"))
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: extra intra-op threads only contend for the cores (pytest -n 2 on 2 CPUs
-    made these runs 20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_protect_immutable_counterfactual_above_neighbour():
     s = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
     c = torch.tensor([[5.0, 5.0, 5.0, 5.0]])
