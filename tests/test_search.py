@@ -49,11 +49,14 @@ def test_batched_equals_alone(generator):
         assert alone.converged[0] == batched.converged[i]
 
 
-def test_search_does_not_modify_inputs():
+def test_search_does_not_modify_inputs_or_leak_graphs():
     model, x, target = _setup(1)
     before = x.clone()
-    search(model, x, target, Generic(), _constraints(x.shape[1]), max_iter=5)
+    res = search(model, x, target, Generic(), _constraints(x.shape[1]), max_iter=5)
     assert torch.equal(x, before)
+    # outputs are plain constants: no autograd history leaks into a training step
+    for out in (res.counterfactuals, res.nascent):
+        assert not out.requires_grad and out.grad_fn is None
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

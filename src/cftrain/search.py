@@ -81,69 +81,81 @@ def search(
     with torch.no_grad():
         state = generator.encode(x, rng).clone()
         current = point(state).clone()
+    counterfactuals = current.clone()
     converged = torch.zeros(n, dtype=torch.bool, device=x.device)
     iterations = torch.zeros(n, dtype=torch.long, device=x.device)
-    nascent = x.clone()
-    _update_nascent(nascent, torch.arange(n, device=x.device), current, x, ae_epsilon)
+    nascent = _within(x.clone(), current, x, ae_epsilon)
     path = [current.clone()] if keep_path else None
-    active = torch.arange(n, device=x.device)
-    n_nonfinite = 0
+    n_nonfinite = torch.zeros((), dtype=torch.long, device=x.device)
 
-    # Iteration k checks convergence of the rows still active, then steps the others:
-    # one forward pass serves both the stopping rule and the gradient.
+    # The working set holds the rows still searching, compacted only when some stop, so
+    # steps need no gather/scatter. Iteration k checks convergence of the working rows,
+    # then steps the others: one forward pass serves the stopping rule and the gradient.
+    rows = torch.arange(n, device=x.device)
+    work = (state, current, x, target, iterations, nascent)
     for k in range(max_iter + 1):
-        if active.numel() == 0:
-            break
-        s = state[active].requires_grad_(k < max_iter)
+        w_state, w_current, w_x, w_target, w_iter, w_nascent = work
+        s = w_state.detach().requires_grad_(k < max_iter)
         xs = point(s)
         logits = model(xs)
-        t_active = target[active]
         with torch.no_grad():
-            hit = logits.softmax(dim=1).gather(1, t_active.unsqueeze(1)).squeeze(1) >= tau
-        converged[active[hit]] = True
-        if k == max_iter or bool(hit.all()):
-            break
-        loss = F.cross_entropy(logits, t_active, reduction="none") + generator.penalty(
-            xs, x[active], logits, t_active, iterations[active] + 1, max_iter
+            hit = logits.softmax(dim=1).gather(1, w_target.unsqueeze(1)).squeeze(1) >= tau
+        stop = hit if k < max_iter else torch.ones_like(hit)
+        some_stop = bool(stop.any())
+        if some_stop:
+            done = rows[stop]
+            counterfactuals[done] = w_current[stop]
+            converged[done] = hit[stop]
+            iterations[done] = w_iter[stop]
+            nascent[done] = w_nascent[stop]
+            if bool(stop.all()):
+                break
+        loss = F.cross_entropy(logits, w_target, reduction="none") + generator.penalty(
+            xs, w_x, logits, w_target, w_iter + 1, max_iter
         )
-        (grad,) = torch.autograd.grad(loss[~hit].sum(), s)
-        keep = ~hit
-        active, s, grad = active[keep], s.detach()[keep], grad[keep]
+        (grad,) = torch.autograd.grad(loss[~stop].sum(), s)
+        if some_stop:
+            keep = ~stop
+            rows, grad = rows[keep], grad[keep]
+            w_state, w_x, w_target, w_iter, w_nascent = (
+                t[keep] for t in (w_state, w_x, w_target, w_iter, w_nascent)
+            )
         delta = -step_size * grad
         finite = torch.isfinite(delta)
-        n_nonfinite += int((~finite).sum())
+        n_nonfinite += (~finite).sum()
         delta = torch.where(finite, delta, torch.zeros_like(delta))
         with torch.no_grad():
             if generator.latent:
-                moved = constraints.clamp(generator.decode(s + delta))
+                moved = constraints.clamp(generator.decode(w_state + delta))
                 new_state = generator.encode(moved, rng)
                 moved = point(new_state)
             else:
-                new_state = moved = constraints.clamp(s + constraints.project_step(delta))
-        state[active] = new_state
-        current[active] = moved
-        iterations[active] += 1
-        _update_nascent(nascent, active, moved, x, ae_epsilon)
+                new_state = moved = constraints.clamp(w_state + constraints.project_step(delta))
+        work = (
+            new_state,
+            moved,
+            w_x,
+            w_target,
+            w_iter + 1,
+            _within(w_nascent, moved, w_x, ae_epsilon),
+        )
         if path is not None:
+            current[rows] = moved
             path.append(current.clone())
 
     return SearchResult(
-        counterfactuals=current,
+        counterfactuals=counterfactuals,
         converged=converged,
         iterations=iterations,
         nascent=nascent,
         path=torch.stack(path) if path is not None else None,
-        n_nonfinite=n_nonfinite,
+        n_nonfinite=int(n_nonfinite),
     )
 
 
-def _update_nascent(
-    nascent: torch.Tensor,
-    rows: torch.Tensor,
-    points: torch.Tensor,
-    x: torch.Tensor,
-    epsilon: float,
-) -> None:
-    """Keep ``points`` of ``rows`` whose L∞ distance to their factual is ≤ ε (in place)."""
-    inside = (points - x[rows]).abs().amax(dim=1) <= epsilon
-    nascent[rows[inside]] = points[inside]
+def _within(
+    nascent: torch.Tensor, points: torch.Tensor, x: torch.Tensor, epsilon: float
+) -> torch.Tensor:
+    """``points`` where their L∞ distance to the factuals ``x`` is ≤ ε, else ``nascent``."""
+    inside = (points - x).abs().amax(dim=1, keepdim=True) <= epsilon
+    return torch.where(inside, points, nascent)
