@@ -86,7 +86,7 @@ def search(
     iterations = torch.zeros(n, dtype=torch.long, device=x.device)
     nascent = _within(x.clone(), current, x, ae_epsilon)
     path = [current.clone()] if keep_path else None
-    n_nonfinite = torch.zeros((), dtype=torch.long, device=x.device)
+    n_nonfinite = 0
 
     # The working set holds the rows still searching, compacted only when some stop, so
     # steps need no gather/scatter. Iteration k checks convergence of the working rows,
@@ -121,9 +121,10 @@ def search(
                 t[keep] for t in (w_state, w_x, w_target, w_iter, w_nascent)
             )
         delta = -step_size * grad
-        finite = torch.isfinite(delta)
-        n_nonfinite += (~finite).sum()
-        delta = torch.where(finite, delta, torch.zeros_like(delta))
+        nonfinite = ~torch.isfinite(delta)
+        if bool(nonfinite.any()):
+            n_nonfinite += int(nonfinite.sum())
+            delta = delta.masked_fill(nonfinite, 0.0)
         with torch.no_grad():
             if generator.latent:
                 moved = constraints.clamp(generator.decode(w_state + delta))
@@ -149,7 +150,7 @@ def search(
         iterations=iterations,
         nascent=nascent,
         path=torch.stack(path) if path is not None else None,
-        n_nonfinite=int(n_nonfinite),
+        n_nonfinite=n_nonfinite,
     )
 
 
