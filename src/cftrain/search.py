@@ -62,10 +62,12 @@ def search(
     Plain gradient descent on cross-entropy(M(x′), target) + generator penalty with
     step ``step_size`` (the reference always used 0.1, SPEC §9.1); each step is
     projected by mutability (feature-space generators only) and clamped to the
-    domain. Model parameters are not touched; tensors follow ``x``'s device.
+    domain. Model parameters are not touched; ``x`` and ``target`` are moved to the
+    model's device, where all results live.
     """
-    x = x.detach()
-    target = target.to(device=x.device, dtype=torch.long)
+    device = next(iter(model.parameters()), x).device
+    x = x.detach().to(device)
+    target = target.to(device=device, dtype=torch.long)
     if x.ndim != 2 or target.shape != (x.shape[0],):
         raise ValueError(f"expected x: (N, D) and target: (N,), got {x.shape} and {target.shape}")
     constraints = constraints or Constraints()
