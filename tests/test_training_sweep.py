@@ -82,14 +82,14 @@ def test_neighbours_have_the_target_as_true_label_and_are_uniform():
     rng = torch.Generator().manual_seed(2)
     labels = torch.tensor([2, 0, 1, 0, 2, 2, 1, 0, 0, 2])
     target = torch.tensor([0, 1, 2]).repeat(4000)
-    idx = draw_neighbours(labels, target, 3, rng)
+    idx = draw_neighbours(labels, target, rng)
     assert torch.equal(labels[idx], target)
     for c in range(3):
         members = (labels == c).nonzero().flatten()
         share = torch.bincount(idx[target == c], minlength=10)[members].float() / 4000
         assert torch.allclose(share, torch.full_like(share, 1 / len(members)), atol=0.03)
     with pytest.raises(ValueError, match="no training point"):
-        draw_neighbours(torch.tensor([0, 0]), torch.tensor([1]), 2, rng)
+        draw_neighbours(torch.tensor([0, 0]), torch.tensor([1]), rng)
 
 
 def _blobs(n: int = 300, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ from torch import nn
 
 from cftrain.constraints import Constraints
 from cftrain.generators import Generator
+from cftrain.sampling import draw_by_class
 from cftrain.search import search
 
 
@@ -64,7 +65,7 @@ def draw_targets(predicted: torch.Tensor, n_classes: int, rng: torch.Generator) 
 
 
 def draw_neighbours(
-    labels: torch.Tensor, target: torch.Tensor, n_classes: int, rng: torch.Generator
+    labels: torch.Tensor, target: torch.Tensor, rng: torch.Generator
 ) -> torch.Tensor:
     """For each target class, a uniformly drawn index of a point whose *true* label it is.
 
@@ -72,16 +73,11 @@ def draw_neighbours(
     ``(M,)`` indices into the training points, drawn with replacement across rows
     (SPEC §1.2(a)6).
     """
-    counts = torch.bincount(labels, minlength=n_classes)
-    available = counts[target]
-    if bool((available == 0).any()):
-        missing = sorted(set(target[available == 0].tolist()))
+    idx = draw_by_class(labels, target, rng)
+    if bool((idx < 0).any()):
+        missing = sorted(set(target[idx < 0].tolist()))
         raise ValueError(f"no training point has label(s) {missing}: no neighbour to draw")
-    starts = torch.cumsum(counts, 0) - counts
-    by_class = torch.argsort(labels, stable=True)
-    u = torch.rand(target.shape, generator=rng, device=target.device, dtype=torch.float64)
-    pick = torch.minimum((u * available).long(), available - 1)
-    return by_class[starts[target] + pick]
+    return idx
 
 
 def protect_immutable(
@@ -140,7 +136,7 @@ def run_sweep(
     with torch.no_grad():
         predicted = model(factual).argmax(dim=1)
     target = draw_targets(predicted, n_classes, rng)
-    raw_neighbour = x[draw_neighbours(y, target, n_classes, rng)]
+    raw_neighbour = x[draw_neighbours(y, target, rng)]
     found = search(
         model,
         factual,

@@ -35,6 +35,7 @@ from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPL
 from cftrain.evaluation.performance import predict
 from cftrain.generators import ECCo, Generic
 from cftrain.generators.base import Generator
+from cftrain.sampling import draw_by_class
 from cftrain.search import search
 
 LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # SPEC §5.2: one evaluation per value
@@ -83,15 +84,8 @@ def draw_factuals(
     """Test-set indices ``(n_runs, n)``: per run and individual i, a uniform draw (with
     replacement across i) among points whose *prediction* is ``factual_labels[i]``; −1 where the
     model predicts no point as that class."""
-    predicted = predicted.cpu()
-    idx = torch.full((n_runs, factual_labels.numel()), -1, dtype=torch.long)
-    for c in torch.unique(factual_labels).tolist():
-        cols = (factual_labels == c).nonzero().flatten()
-        pool = (predicted == c).nonzero().flatten()
-        if pool.numel() > 0:
-            draws = torch.randint(pool.numel(), (n_runs, cols.numel()), generator=generator)
-            idx[:, cols] = pool[draws]
-    return idx
+    wanted = factual_labels.repeat(n_runs)
+    return draw_by_class(predicted.cpu(), wanted, generator).reshape(n_runs, -1)
 
 
 def benchmark(

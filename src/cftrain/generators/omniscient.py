@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from cftrain.generators.base import Generator
+from cftrain.sampling import draw_by_class
 from cftrain.search import SearchResult
 
 
@@ -29,17 +30,11 @@ class Omniscient(Generator):
         pool = self.pool.to(x.device)
         with torch.no_grad():
             predicted = model(pool).argmax(dim=1)
-        n_classes = int(max(predicted.max(), target.max())) + 1
-        counts = torch.bincount(predicted, minlength=n_classes)
-        starts = torch.cumsum(counts, 0) - counts
-        by_class = torch.argsort(predicted, stable=True)
-        u = torch.rand(x.shape[0], generator=rng, device=x.device, dtype=torch.float64)
-        available = counts[target]
-        pick = (u * available).long().clamp(max=(available - 1).clamp(min=0))
-        chosen = by_class[(starts[target] + pick).clamp(max=pool.shape[0] - 1)]
-        fallback = (u * pool.shape[0]).long().clamp(max=pool.shape[0] - 1)
-        found = available > 0
-        chosen = torch.where(found, chosen, fallback)
+        chosen = draw_by_class(predicted, target, rng)
+        found = chosen >= 0
+        device = x.device if rng is None else rng.device
+        fallback = torch.randint(pool.shape[0], chosen.shape, generator=rng, device=device)
+        chosen = torch.where(found, chosen, fallback.to(x.device))
         return SearchResult(
             counterfactuals=pool[chosen].clone(),
             converged=found,
