@@ -7,10 +7,11 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
+
+from cftrain.atomic import atomic_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -26,7 +27,6 @@ def machine() -> str:
 
 def write_result(name: str, figures: dict[str, float]) -> Path:
     """Write ``results/<name>.json`` atomically in the brief's format."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     record = {
         "figures": {k: float(v) for k, v in figures.items()},
         "command": " ".join(["python", "-m", f"benchmarks.{name}", *sys.argv[1:]]),
@@ -34,8 +34,6 @@ def write_result(name: str, figures: dict[str, float]) -> Path:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     path = RESULTS / f"{name}.json"
-    with tempfile.NamedTemporaryFile("w", dir=RESULTS, delete=False, suffix=".tmp") as fh:
-        json.dump(record, fh, indent=2)
-        fh.write("\n")
-    os.replace(fh.name, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
     return path

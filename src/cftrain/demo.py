@@ -9,14 +9,13 @@ of both models' decision regions and counterfactuals to ``--out``.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
 
 from cftrain import data, models
+from cftrain.atomic import atomic_path
 from cftrain.evaluation import benchmark_dataset, eval_settings, reduction_table
 from cftrain.generators import ECCo
 from cftrain.search import search
@@ -68,15 +67,8 @@ def plot_counterfactuals(ds: data.Dataset, trained: dict, path: Path, seed: int)
         ax.set_title(f"{MODELS[objective]} ({ds.name}): {res.converged.float().mean():.0%} valid")
     axes[0].legend(loc="lower left")
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format=path.suffix[1:]))
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     print("\nReduction CT vs BL in % (positive = CT better), SPEC §5.3:")
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    _atomic(args.out / "reductions.csv", lambda tmp: reductions.to_csv(tmp, index=False))
+    with atomic_path(args.out / "reductions.csv") as tmp:
+        reductions.to_csv(tmp, index=False)
     written = [args.out / "reductions.csv"]
     if ds.n_features == 2:
         plot_counterfactuals(ds, trained, args.out / "counterfactuals.png", args.seed)

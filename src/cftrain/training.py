@@ -29,6 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from cftrain import objectives
+from cftrain.atomic import atomic_path
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
 from cftrain.generators import Generator
@@ -283,8 +284,7 @@ def _save(
     rng: torch.Generator,
     rows: list[dict],
 ) -> None:
-    """Write the checkpoint atomically: a temporary file, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the checkpoint atomically (a killed run keeps its previous checkpoint)."""
     state = {
         "epoch": len(rows),
         "config": config.to_dict(),
@@ -293,12 +293,8 @@ def _save(
         "rng": rng.get_state(),
         "log": rows,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _restore(

@@ -26,11 +26,12 @@ import io
 import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from cftrain.atomic import atomic_path
 
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
@@ -213,14 +214,11 @@ def fetch(spec: RawFile, *, raw_dir: Path, mirror: Path | None) -> Path:
 
 
 def _download(src: Source, spec: RawFile, dest: Path) -> None:
-    """Download into a temp file beside ``dest``; verify; then move it into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(name)
-    try:
-        request = urllib.request.Request(src.url, headers={"User-Agent": "cftrain"})
+    """Download into a temp file beside ``dest``; verify; only then move it into place."""
+    request = urllib.request.Request(src.url, headers={"User-Agent": "cftrain"})
+    with atomic_path(dest) as tmp:
         with (
-            os.fdopen(fd, "wb") as out,
+            open(tmp, "wb") as out,
             urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
             shutil.copyfileobj(response, out, _CHUNK)
@@ -229,10 +227,6 @@ def _download(src: Source, spec: RawFile, dest: Path) -> None:
                 _verify(tmp, src.archive_sha256, f"archive {src.url}")
             tmp.write_bytes(_read_member(tmp, src.member))
         _verify(tmp, spec.sha256, f"{spec.relpath} downloaded from {src.url}")
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _read_member(archive: Path, member: str) -> bytes:

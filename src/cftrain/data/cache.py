@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from cftrain.atomic import atomic_path
 from cftrain.data.bundle import Dataset
 
 FORMAT = 1
@@ -70,9 +69,8 @@ def write(path: Path, ds: Dataset) -> None:
         "description": ds.description,
         "meta": ds.meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic(path) as f:
-        np.savez(f, info=np.array(json.dumps(info)), **{k: getattr(ds, k) for k in ARRAYS})
+    with atomic_path(path) as tmp:
+        np.savez(tmp, info=np.array(json.dumps(info)), **{k: getattr(ds, k) for k in ARRAYS})
     _record(path, ds)
 
 
@@ -94,26 +92,5 @@ def _record(path: Path, ds: Dataset) -> None:
         },
         "class_counts": ds.meta.get("class_counts"),
     }
-    with _atomic(manifest_path) as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode())
-
-
-class _atomic:
-    """Binary file handle on a temp file that replaces ``path`` only on success."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self):
-        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        self.tmp = Path(name)
-        self.file = os.fdopen(fd, "wb")
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.file.close()
-        if exc_type is None:
-            os.chmod(self.tmp, 0o644)  # mkstemp's 0600 would hide a shared cache
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+    with atomic_path(manifest_path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -9,8 +9,6 @@ every metric is computed vectorised over them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from cftrain.atomic import atomic_path
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
 from cftrain.evaluation.counterfactual_metrics import (
@@ -179,18 +178,10 @@ def benchmark_dataset(
 
 
 def write_parquet(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write atomically: a temporary file in the target folder, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    """Write the table atomically (``table.attrs`` survive the round trip)."""
+    with atomic_path(path) as tmp:
         table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 _COLUMNS = [
