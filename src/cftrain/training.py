@@ -32,6 +32,7 @@ from cftrain import objectives
 from cftrain.atomic import atomic_path
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
+from cftrain.evaluation.performance import accuracy
 from cftrain.generators import Generator
 from cftrain.sweep import Sweep, group_sizes, run_sweep
 from cftrain.training_config import TrainingConfig, final_config, make_generator
@@ -239,11 +240,8 @@ def update_epoch(
 
 
 def _accuracy(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None) -> float:
-    """Share of rows whose argmax logit is the label; NaN without data."""
-    if x is None or x.shape[0] == 0:
-        return math.nan
-    with torch.no_grad():
-        return (model(x).argmax(dim=1) == y).float().mean().item()
+    """Accuracy of the model, NaN without data (e.g. no validation split)."""
+    return math.nan if x is None or x.shape[0] == 0 else accuracy(model, x, y)
 
 
 def _training_data(

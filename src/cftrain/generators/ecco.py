@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from cftrain.generators.base import Generator, l1_distance
+from cftrain.objectives import energy
 
 #: weight of the quadratic energy term inside the energy constraint (SPEC §2.3)
 ENERGY_REG = 1e-3
@@ -25,11 +26,6 @@ def energy_schedule(t: torch.Tensor | int, max_iter: int) -> torch.Tensor:
     if b == 0:
         return torch.zeros_like(t)
     return a * (b + t) ** (-ENERGY_DECAY)
-
-
-def energy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """E(x, y⁺) = −M(x)[y⁺] per row ``(N,)``."""
-    return -logits.gather(1, target.unsqueeze(1)).squeeze(1)
 
 
 @dataclass(frozen=True)
