@@ -80,16 +80,27 @@ class Constraints:
         """Boolean ``(D,)`` masks (frozen, increase-only, decrease-only) on ``like``'s device."""
         return tuple(m.to(like.device) for m in self._masks)
 
+    @cached_property
+    def _present(self) -> frozenset[str]:
+        return frozenset(self.mutability or ())
+
     def project_step(self, delta: torch.Tensor) -> torch.Tensor:
-        """Mutability projection of a step ``delta: (N, D)`` (SPEC §2.1)."""
+        """Mutability projection of a finite step ``delta: (N, D)`` (SPEC §2.1).
+
+        Only the kinds present are applied; immutable coordinates are zeroed by a
+        multiplicative mask, cheaper than a select on large tensors.
+        """
         if self.mutability is None:
             return delta
         self._check_width(delta)
         frozen, inc, dec = self.masks(delta)
-        zero = torch.zeros((), dtype=delta.dtype, device=delta.device)
-        delta = torch.where(frozen, zero, delta)
-        delta = torch.where(inc, delta.clamp(min=0), delta)
-        return torch.where(dec, delta.clamp(max=0), delta)
+        if "none" in self._present:
+            delta = delta * (~frozen).to(delta.dtype)
+        if "increase" in self._present:
+            delta = torch.where(inc, delta.clamp(min=0), delta)
+        if "decrease" in self._present:
+            delta = torch.where(dec, delta.clamp(max=0), delta)
+        return delta
 
     def clamp(self, x: torch.Tensor) -> torch.Tensor:
         """Clamp ``x: (N, D)`` into the domain."""
@@ -98,7 +109,7 @@ class Constraints:
         self._check_width(x)
         lo = self.lower.to(device=x.device, dtype=x.dtype)
         hi = self.upper.to(device=x.device, dtype=x.dtype)
-        return torch.maximum(torch.minimum(x, hi), lo)
+        return torch.clamp(x, lo, hi)
 
     def _check_width(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.n_features:

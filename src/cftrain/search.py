@@ -123,8 +123,8 @@ def search(
                 t[keep] for t in (w_state, w_x, w_target, w_iter, w_nascent)
             )
         delta = -step_size * grad
-        nonfinite = ~torch.isfinite(delta)
-        if bool(nonfinite.any()):
+        if not bool(torch.isfinite(delta.sum())):  # one reduction; NaN and ±inf propagate
+            nonfinite = ~torch.isfinite(delta)
             n_nonfinite += int(nonfinite.sum())
             delta = delta.masked_fill(nonfinite, 0.0)
         with torch.no_grad():
