@@ -9,6 +9,7 @@ of both models' decision regions and counterfactuals to ``--out``.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -29,8 +30,7 @@ def train_pair(ds: data.Dataset, epochs: int, seed: int) -> dict[str, torch.nn.M
     trained = {}
     for objective, label in MODELS.items():
         model = models.build("mlp", ds.n_features, ds.n_classes, seed=seed)
-        config = final_config(ds.name, objective, seed=seed)
-        config = type(config).from_dict({**config.to_dict(), "nepochs": epochs})
+        config = replace(final_config(ds.name, objective, seed=seed), nepochs=epochs)
         result = counterfactual_training(model, ds, config, quiet=False)
         last = result.log.iloc[-1]
         print(f"{label}: accuracy {last['accuracy']:.3f}, validation {last['val_accuracy']:.3f}")

@@ -13,6 +13,7 @@ from torch import nn
 
 from cftrain.constraints import Constraints
 from cftrain.evaluation.performance import predict
+from cftrain.generators.base import l1_distance
 
 UNCHANGED_TOL = 1e-5  # |x′_d − x_d| below this counts as unchanged (CE.jl `redundancy`)
 DEFAULT_IP_SAMPLES = 1000  # target-class draws per counterfactual (SPEC §5.2)
@@ -25,8 +26,8 @@ def validity(model: nn.Module, x_cf: torch.Tensor, target: torch.Tensor) -> torc
 
 
 def cost(x: torch.Tensor, x_cf: torch.Tensor) -> torch.Tensor:
-    """L1 distance ``‖x′ − x‖₁`` → (N,)."""
-    return (x_cf - x).abs().sum(dim=1)
+    """L1 distance ``‖x′ − x‖₁`` → (N,): the same distance the generators penalise."""
+    return l1_distance(x_cf, x)
 
 
 def redundancy(x: torch.Tensor, x_cf: torch.Tensor, tol: float = UNCHANGED_TOL) -> torch.Tensor:
