@@ -12,7 +12,7 @@ $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,workflow]'
 	touch $@
 
 setup: $(BIN)/cftrain-ready
