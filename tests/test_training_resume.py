@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from cftrain import checkpoint
 from cftrain.models import build
 from cftrain.training import CHECKPOINT_NAME, TrainingConfig, counterfactual_training
 
@@ -17,6 +18,7 @@ from cftrain.training import CHECKPOINT_NAME, TrainingConfig, counterfactual_tra
 RUN = """
 import sys, torch
 torch.set_num_threads(1)
+from cftrain import checkpoint
 from cftrain.models import build
 from cftrain.training import TrainingConfig, counterfactual_training
 g = torch.Generator().manual_seed(0)
@@ -46,7 +48,7 @@ def test_resume_in_fresh_process_is_bitwise_identical(tmp_path):
     ckpt = tmp_path / "ckpt"
     first = _run(tmp_path, "first", ckpt, 3)
     assert len(first["log"]["epoch"]) == 3
-    assert torch.load(ckpt / CHECKPOINT_NAME, weights_only=True)["epoch"] == 3
+    assert checkpoint.load(ckpt / CHECKPOINT_NAME)["epoch"] == 3
     resumed = _run(tmp_path, "resumed", ckpt, None)
     assert straight["params"].keys() == resumed["params"].keys()
     for key, value in straight["params"].items():

@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cftrain import validation
 from cftrain.constraints import Constraints
+from cftrain.modes import evaluating
 
 if TYPE_CHECKING:
     from cftrain.generators.base import Generator
@@ -43,6 +45,7 @@ class SearchResult:
     n_nonfinite: int = 0
 
 
+@evaluating
 def search(
     model: nn.Module,
     x: torch.Tensor,
@@ -62,14 +65,12 @@ def search(
     Plain gradient descent on cross-entropy(M(x′), target) + generator penalty with
     step ``step_size`` (the reference always used 0.1, SPEC §9.1); each step is
     projected by mutability (feature-space generators only) and clamped to the
-    domain. Model parameters are not touched; ``x`` and ``target`` are moved to the
-    model's device, where all results live.
+    domain. The model runs in eval mode (its previous mode is restored) and its
+    parameters and buffers are not touched; ``x`` (tensor or array) and ``target`` are
+    validated and converted to the model's device and dtype, where all results live.
     """
-    device = next(iter(model.parameters()), x).device
-    x = x.detach().to(device)
-    target = target.to(device=device, dtype=torch.long)
-    if x.ndim != 2 or target.shape != (x.shape[0],):
-        raise ValueError(f"expected x: (N, D) and target: (N,), got {x.shape} and {target.shape}")
+    settings = {"tau": tau, "max_iter": max_iter, "step_size": step_size, "ae_epsilon": ae_epsilon}
+    x, target = validation.search_inputs(model, x, target, constraints, settings)
     constraints = constraints or Constraints()
     proposed = generator.propose(model, x, target, rng)
     if proposed is not None:

@@ -17,6 +17,7 @@ from torch import nn
 
 from cftrain.constraints import Constraints
 from cftrain.generators import Generator
+from cftrain.modes import evaluating
 from cftrain.sampling import draw_by_class
 from cftrain.search import search
 
@@ -110,6 +111,7 @@ def group_sizes(n: int, n_groups: int) -> list[int]:
     return [base + (i < extra) for i in range(n_groups)]
 
 
+@evaluating
 def run_sweep(
     model: nn.Module,
     x: torch.Tensor,

@@ -28,12 +28,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from cftrain import objectives
-from cftrain.atomic import atomic_path
+from cftrain import checkpoint as checkpoints
+from cftrain import objectives, validation
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
+from cftrain.data.splits import infer_domain
 from cftrain.evaluation.performance import accuracy
 from cftrain.generators import Generator
+from cftrain.modes import DropoutStream, eval_mode, train_mode
 from cftrain.sweep import Sweep, group_sizes, run_sweep
 from cftrain.training_config import TrainingConfig, final_config, make_generator
 
@@ -63,6 +65,12 @@ LOG_COLUMNS = (
 
 TensorLike = torch.Tensor | np.ndarray
 MaybeTensor = torch.Tensor | None
+#: SPEC §4.5: the domain inferred for raw-tensor data, ``n_σ = 2`` as in the reference code
+N_SIGMA = 2.0
+#: the maturity warning: fewer than this % of counterfactuals mature …
+LOW_MATURITY_PERCENT = 5.0
+#: … for this many consecutive sweep epochs after burn-in
+LOW_MATURITY_EPOCHS = 5
 
 
 @dataclass
@@ -84,6 +92,7 @@ def counterfactual_training(
     checkpoint_dir: str | os.PathLike | None = None,
     stop_after_epoch: int | None = None,
     quiet: bool = False,
+    restart: bool = False,
 ) -> TrainingResult:
     """Train ``model`` in place with ``config`` (SPEC §1.2) and return it with its log.
 
@@ -91,19 +100,27 @@ def counterfactual_training(
     for the validation accuracy; constraints from ``data.constraints(
     config.protect_immutable)``), or ``(x_train, y_train[, x_val, y_val])`` with
     features ``(N, D)`` and labels ``(N,)`` in ``0..K-1``; then ``constraints`` gives
-    the domain and, iff ``config.protect_immutable``, the mutability.
+    the domain and, iff ``config.protect_immutable``, the mutability; without domain
+    bounds they are inferred from ``x_train`` (SPEC §1.2(a)1, §4.5).
     generator: overrides the generator built from ``config`` (e.g. a REVISE with a
     VAE fitted elsewhere). checkpoint_dir: write ``checkpoint.pt`` there after every
-    epoch, and resume from it if present (its config must equal ``config``).
+    epoch, and resume from it if present: its digest, its data and its config must
+    match (a larger ``nepochs`` continues the run); ``restart=True`` ignores it.
     stop_after_epoch: end this call after that epoch (the run can be resumed later).
     quiet: no progress bar. The model's parameters decide device and dtype.
+
+    Optimiser steps run in train mode with dropout drawing from a checkpointed stream
+    seeded by ``config.seed``; sweeps and accuracies run in eval mode (the model's
+    previous mode is restored). Non-finite parameters stop training with an error.
     """
     config = config or TrainingConfig()
-    param = next(model.parameters())
-    device, dtype = param.device, param.dtype
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"config is a {type(config).__name__}; expected a TrainingConfig")
+    device, dtype = validation.model_device_dtype(model, "counterfactual_training: model")
     x, y, x_val, y_val, constraints = _training_data(data, config, constraints, device, dtype)
-    with torch.no_grad():
-        n_classes = model(x[:1]).shape[1]
+    with eval_mode(model):
+        n_classes = validation.n_outputs("counterfactual_training", model, x)
+    validation.labels("counterfactual_training", "y_train", y, x.shape[0], n_classes, device)
     if isinstance(data, Dataset) and data.n_classes != n_classes:
         raise ValueError(f"model has {n_classes} outputs, dataset {data.n_classes} classes")
     lam = config.lambdas
@@ -114,15 +131,20 @@ def counterfactual_training(
     if sweeping and nce > x.shape[0]:
         raise ValueError(f"nce={nce} exceeds the {x.shape[0]} training points (no replacement)")
     rng = torch.Generator(device=device).manual_seed(config.seed)
+    dropout = DropoutStream(_dropout_seed(config.seed), device)
     # the fused kernel is the same Adam (β 0.9/0.999, ε 1e-8), a third cheaper per step
     optimiser = torch.optim.Adam(
         model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda")
     )
 
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
+    identity = checkpoints.data_identity(
+        data.name if isinstance(data, Dataset) else "arrays", (x, y, x_val, y_val), constraints
+    )
     rows: list[dict] = []
-    if checkpoint is not None and checkpoint.exists():
-        rows = _restore(checkpoint, config, model, optimiser, rng)
+    if checkpoint is not None and checkpoint.exists() and not restart:
+        rows = _restore(checkpoint, config, identity, model, optimiser, rng, dropout)
+    warned = _low_maturity_streak(rows, config) >= LOW_MATURITY_EPOCHS
     first = len(rows) + 1
     last = config.nepochs if stop_after_epoch is None else min(stop_after_epoch, config.nepochs)
     if sweeping and first <= last:  # built only when needed: REVISE fits a VAE here
@@ -153,7 +175,9 @@ def counterfactual_training(
                 step_size=config.step_size,
                 ae_epsilon=config.ae_epsilon,
             )
-        means, n_skipped = update_epoch(model, optimiser, x_batches, y_batches, sweep, lam)
+        with train_mode(model), dropout.active():
+            means, n_skipped = update_epoch(model, optimiser, x_batches, y_batches, sweep, lam)
+        _check_finite(model, epoch, checkpoint)
         if n_skipped:
             warnings.warn(
                 f"epoch {epoch}: {n_skipped} mini-batch(es) had a non-finite loss; "
@@ -177,9 +201,12 @@ def counterfactual_training(
             row["n_search_nonfinite"] = sweep.n_nonfinite
         row["seconds"] = time.perf_counter() - start
         rows.append(row)
+        if not warned and _low_maturity_streak(rows, config) >= LOW_MATURITY_EPOCHS:
+            warned = True
+            warnings.warn(_LOW_MATURITY.format(epoch=epoch), RuntimeWarning, stacklevel=2)
         bar.set_postfix(acc=f"{row['accuracy']:.3f}", mature=f"{row['percent_mature']:.0f}%")
         if checkpoint is not None:
-            _save(checkpoint, config, model, optimiser, rng, rows)
+            _save(checkpoint, config, identity, model, optimiser, rng, dropout, rows)
     return TrainingResult(model=model, log=pd.DataFrame(rows, columns=LOG_COLUMNS), config=config)
 
 
@@ -239,6 +266,45 @@ def update_epoch(
     return row, n_skipped
 
 
+_LOW_MATURITY = (
+    f"epoch {{epoch}}: fewer than {LOW_MATURITY_PERCENT:g}% of the counterfactuals matured in "
+    f"each of the last {LOW_MATURITY_EPOCHS} sweeps, so the divergence term is inactive and "
+    "CT reduces to clf + ridge + adv. What usually helps: a lower decision threshold tau, more "
+    "search steps max_iter (T), or more counterfactuals per epoch nce."
+)
+
+
+def _low_maturity_streak(rows: Sequence[dict], config: TrainingConfig) -> int:
+    """Number of trailing sweep epochs (after burn-in) with < 5 % mature counterfactuals."""
+    streak = 0
+    for row in reversed(rows):
+        mature = row["percent_mature"]
+        if row["epoch"] <= config.burnin_epochs or math.isnan(mature):
+            break
+        if mature >= LOW_MATURITY_PERCENT:
+            break
+        streak += 1
+    return streak
+
+
+def _dropout_seed(seed: int) -> int:
+    """The dropout stream's seed: derived from the run's seed, distinct from its sampling."""
+    return int(np.random.SeedSequence([seed, 0xD50]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _check_finite(model: nn.Module, epoch: int, checkpoint: Path | None) -> None:
+    """Stop at the first epoch whose parameters are not all finite (never train on NaN)."""
+    params = [p for p in model.parameters() if p.is_floating_point()]
+    if params and bool(torch.stack([p.isfinite().all() for p in params]).all()):
+        return
+    bad = [n for n, p in model.named_parameters() if not bool(p.isfinite().all())]
+    where = f"; the last good state is in {checkpoint}" if checkpoint is not None else ""
+    raise FloatingPointError(
+        f"epoch {epoch}: model parameters {bad[:5]} became non-finite (NaN or inf); training "
+        f"stopped{where}. A lower learning rate lr usually helps."
+    )
+
+
 def _accuracy(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None) -> float:
     """Accuracy of the model, NaN without data (e.g. no validation split)."""
     return math.nan if x is None or x.shape[0] == 0 else accuracy(model, x, y)
@@ -261,6 +327,11 @@ def _training_data(
         arrays = list(data)
         if len(arrays) not in (2, 4):
             raise ValueError("data must be (x_train, y_train) or (x_train, y_train, x_val, y_val)")
+        if constraints is None or constraints.lower is None:  # SPEC §1.2(a)1, §4.5
+            x_np = np.asarray(torch.as_tensor(arrays[0]).detach().cpu().numpy(), np.float64)
+            lower, upper = (torch.from_numpy(b) for b in infer_domain(x_np, N_SIGMA))
+            mutability = None if constraints is None else constraints.mutability
+            constraints = Constraints(lower=lower, upper=upper, mutability=mutability)
         has_mutability = constraints is not None and constraints.mutability is not None
         if config.protect_immutable != has_mutability:
             raise ValueError(
@@ -277,37 +348,42 @@ def _training_data(
 def _save(
     path: Path,
     config: TrainingConfig,
+    identity: dict[str, str],
     model: nn.Module,
     optimiser: torch.optim.Optimizer,
     rng: torch.Generator,
+    dropout: DropoutStream,
     rows: list[dict],
 ) -> None:
-    """Write the checkpoint atomically (a killed run keeps its previous checkpoint)."""
+    """Write the checkpoint atomically with its digest, config and data identity."""
     state = {
         "epoch": len(rows),
         "config": config.to_dict(),
+        "data": identity,
         "model": model.state_dict(),
         "optimiser": optimiser.state_dict(),
         "rng": rng.get_state(),
+        "dropout": dropout.state(),
         "log": rows,
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    checkpoints.save(path, state)
 
 
 def _restore(
     path: Path,
     config: TrainingConfig,
+    identity: dict[str, str],
     model: nn.Module,
     optimiser: torch.optim.Optimizer,
     rng: torch.Generator,
+    dropout: DropoutStream,
 ) -> list[dict]:
-    """Load model, optimiser and RNG state from ``path``; returns the log rows so far."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state["config"] != config.to_dict():
-        diff = sorted(k for k, v in config.to_dict().items() if state["config"].get(k) != v)
-        raise ValueError(f"checkpoint {path} was written with a different config (keys {diff})")
+    """Load model, optimiser and RNG states from ``path``; returns the log rows so far."""
+    state = checkpoints.load(path)
+    checkpoints.check_resumable(path, state, config.to_dict(), identity)
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
     rng.set_state(state["rng"])
+    dropout.load_state(state["dropout"])
+    _check_finite(model, state["epoch"], None)
     return list(state["log"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cftrain import objectives
+from cftrain import objectives, validation
 from cftrain.generators import REVISE, ECCo, Generator, Generic, Omniscient
 from cftrain.vae import fit_vae
 
@@ -58,17 +58,12 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         objectives.terms(self.objective)  # validates the name
-        if self.generator not in GENERATORS:
-            raise ValueError(f"generator={self.generator!r}; expected one of {GENERATORS}")
-        for name in ("nepochs", "batch_size", "max_iter"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}; expected >= 1")
-        if self.nce is not None and self.nce < 1:
-            raise ValueError(f"nce={self.nce}; expected >= 1 or None")
-        if not 0.0 <= self.burnin <= 1.0:
-            raise ValueError(f"burnin={self.burnin}; expected a fraction in [0, 1]")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"tau={self.tau}; expected in (0, 1]")
+        validation.choice("TrainingConfig", "generator", self.generator, GENERATORS)
+        values = validation.check_fields(
+            "TrainingConfig", dataclasses.asdict(self), validation.TRAINING_CONFIG
+        )
+        for name, value in values.items():  # ints given for floats are stored as floats
+            object.__setattr__(self, name, value)
 
     @property
     def lambdas(self) -> dict[str, float]:

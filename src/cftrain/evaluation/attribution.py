@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cftrain.modes import evaluating
+
 DEFAULT_IG_STEPS = 50  # SPEC §9.2 / §11.5
 DEFAULT_ROUNDS = 100
 DEFAULT_SAMPLE_SIZE = 2500
@@ -25,6 +27,7 @@ def random_baseline(
     return low + (high - low) * u
 
 
+@evaluating
 def integrated_gradients(
     model: nn.Module,
     x: torch.Tensor,
@@ -66,6 +69,7 @@ def standardise(g: torch.Tensor, absolute: bool) -> torch.Tensor:
     return num / (hi - lo)
 
 
+@evaluating
 def protected_sensitivity_rounds(
     model: nn.Module,
     x: torch.Tensor,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cftrain.modes import evaluating
+
 _PREDICT_BATCH = 65536
 
 
+@evaluating
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = _PREDICT_BATCH) -> torch.Tensor:
     """Predicted class ``argmax M(x)`` for ``x: (N, D)`` → (N,) int64, in memory-bounded chunks."""

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from cftrain.evaluation.performance import predict
+from cftrain.modes import evaluating
 
 EPSILONS = torch.linspace(0, 0.1, 10)  # SPEC §5.4: {0, 0.0111, …, 0.1}
 PGD_STEPS = 40
@@ -30,11 +31,13 @@ def _loss_sign_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> t
     return grad.sign()
 
 
+@evaluating
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
     """FGSM: ``x + ε·sign(∇ₓ CE(M(x), y))`` for ``x: (N, D)``, ``y: (N,)`` → (N, D)."""
     return (x + epsilon * _loss_sign_gradient(model, x, y)).detach()
 
 
+@evaluating
 def pgd(
     model: nn.Module,
     x: torch.Tensor,
@@ -57,6 +60,7 @@ def pgd(
     return x_adv.detach()
 
 
+@evaluating
 def robust_accuracy_curve(
     model: nn.Module,
     x: torch.Tensor,
@@ -78,6 +82,7 @@ def robust_accuracy_curve(
     return pd.DataFrame(rows)
 
 
+@evaluating
 def robustness_curves(
     models: Mapping[str, nn.Module],
     x: torch.Tensor,
