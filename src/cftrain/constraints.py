@@ -102,14 +102,31 @@ class Constraints:
             delta = torch.where(dec, delta.clamp(max=0), delta)
         return delta
 
-    def clamp(self, x: torch.Tensor) -> torch.Tensor:
-        """Clamp ``x: (N, D)`` into the domain."""
+    def clamp(self, x: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
+        """Clamp ``x: (N, D)`` into the domain.
+
+        ``before``: the ``(N, D)`` state that the projected step ``x − before`` started from.
+        Mutability then wins over the domain: an immutable feature keeps its value, an
+        increase-only one never ends below it, a decrease-only one never above it, even
+        where ``before`` lies outside the domain (the reference's clamp would move them;
+        a documented deviation, README).
+        """
         if self.lower is None:
             return x
         self._check_width(x)
         lo = self.lower.to(device=x.device, dtype=x.dtype)
         hi = self.upper.to(device=x.device, dtype=x.dtype)
-        return torch.clamp(x, lo, hi)
+        out = torch.clamp(x, lo, hi)
+        if before is None or self.mutability is None:
+            return out
+        frozen, inc, dec = self.masks(x)
+        if "none" in self._present:
+            out = torch.where(frozen, before, out)
+        if "increase" in self._present:
+            out = torch.where(inc, torch.maximum(out, before), out)
+        if "decrease" in self._present:
+            out = torch.where(dec, torch.minimum(out, before), out)
+        return out
 
     def _check_width(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.n_features:

@@ -134,7 +134,8 @@ def search(
                 new_state = generator.encode(moved, rng)
                 moved = point(new_state)
             else:
-                new_state = moved = constraints.clamp(w_state + constraints.project_step(delta))
+                step = constraints.project_step(delta)
+                new_state = moved = constraints.clamp(w_state + step, before=w_state)
         work = (
             new_state,
             moved,

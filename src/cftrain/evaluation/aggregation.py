@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cftrain import validation
+
 CE_METRICS = ("ip", "mmd", "cost")
 CELL = ("run", "lambda_energy")  # one evaluation cell: run × λ_egy (SPEC §5.3 step 2)
 GROUP = ("dataset", "experiment")
@@ -56,10 +58,16 @@ def reduction_table(
     Per group and metric: ``value = (1 − mean_r ratio_r)·100`` with ``ratio_r = m(r,CT)/m(r,BL)``,
     ``std = 100·std_r(ratio_r)`` (sample std), percentile interval at ``level`` of
     ``δ_r = |m(r,CT)| − |m(r,BL)|`` (linear interpolation), ``star`` when it excludes 0, and the
-    run-averaged ``ct_mean``/``bl_mean`` (appendix tbl-ci). Runs lacking a value for either model,
-    or with a non-finite ratio (BL mean 0), are dropped and counted in ``n_dropped_runs``
-    (SPEC §11.3). With ``average``, an ``Avg.`` row per metric holds the plain mean of the values.
+    run-averaged ``ct_mean``/``bl_mean`` (appendix tbl-ci). Runs lacking a value for either model
+    are dropped and counted in ``n_dropped_runs`` (SPEC §11.3). A run whose BL mean is 0 (e.g.
+    MMD² clamped to 0 in every group) has a finite δ_r and stays in the interval and the means;
+    only its ratio is undefined, so it is left out of ``value``/``std`` and counted in
+    ``n_undefined_ratios`` (a deviation from the reference, README). With ``average``, an
+    ``Avg.`` row per metric holds the plain mean of the values.
     """
+    validation.check("reduction_table", "level", level, validation.Level)
+    present = df["model"].unique().tolist() if "model" in df else []
+    validation.models_in_table("reduction_table", present, treatment=treatment, baseline=baseline)
     means = run_means(df, metrics, group_by)
     rows = []
     for key, part in means.groupby(list(group_by), sort=True):
@@ -78,15 +86,18 @@ def reduction_table(
 
 def _reduction(ct: np.ndarray, bl: np.ndarray, level: float) -> dict[str, float | bool | int]:
     """The §5.3 reduction of per-run means ``ct``, ``bl`` (aligned by run; NaN = no value)."""
+    keep = np.isfinite(ct) & np.isfinite(bl)
+    ct, bl = ct[keep], bl[keep]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = ct / bl
-    keep = np.isfinite(ct) & np.isfinite(bl) & np.isfinite(ratio)
-    ct, bl, ratio = ct[keep], bl[keep], ratio[keep]
+    defined = np.isfinite(ratio)
+    ratio = ratio[defined]
     out: dict[str, float | bool | int] = {
         "n_runs": int(keep.sum()),
         "n_dropped_runs": int((~keep).sum()),
+        "n_undefined_ratios": int((~defined).sum()),
     }
-    if ratio.size == 0:
+    if ct.size == 0:
         return {
             **out,
             "value": np.nan,
@@ -102,7 +113,7 @@ def _reduction(ct: np.ndarray, bl: np.ndarray, level: float) -> dict[str, float 
     lo, hi = np.quantile(delta, [tail, 1.0 - tail])
     return {
         **out,
-        "value": float((1.0 - ratio.mean()) * 100.0),
+        "value": float((1.0 - ratio.mean()) * 100.0) if ratio.size else np.nan,
         "std": float(100.0 * ratio.std(ddof=1)) if ratio.size > 1 else np.nan,
         "ci_low": float(lo),
         "ci_high": float(hi),

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from cftrain import validation
 from cftrain.atomic import atomic_path
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
@@ -34,6 +35,7 @@ from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPL
 from cftrain.evaluation.performance import predict
 from cftrain.generators import ECCo, Generic
 from cftrain.generators.base import Generator
+from cftrain.modes import evaluating
 from cftrain.sampling import draw_by_class
 from cftrain.search import search
 
@@ -53,6 +55,10 @@ class EvalSetting:
     step_size: float = 0.1
     generator: str = "ECCo"
 
+    def __post_init__(self) -> None:
+        validation.check_fields("EvalSetting", asdict(self), validation.SEARCH)
+        validation.choice("EvalSetting", "generator", self.generator, ("ECCo", "Generic"))
+
     def build(self) -> Generator:
         if self.generator == "ECCo":
             return ECCo(lambda_cost=self.lambda_cost, lambda_energy=self.lambda_energy)
@@ -65,6 +71,7 @@ def eval_settings(
     tau: float = TAU_PLAUSIBILITY, lambdas: Sequence[float] = LAMBDA_ENERGIES
 ) -> list[EvalSetting]:
     """The five ECCo evaluation settings of SPEC §5.2 at decision threshold ``tau``."""
+    validation.non_empty("eval_settings", "lambdas", lambdas, float | int)
     return [EvalSetting(lambda_energy=float(lam), tau=tau) for lam in lambdas]
 
 
@@ -87,6 +94,7 @@ def draw_factuals(
     return draw_by_class(predicted.cpu(), wanted, generator).reshape(n_runs, -1)
 
 
+@evaluating
 def benchmark(
     models: Mapping[str, nn.Module],
     x_test: torch.Tensor,
@@ -113,8 +121,12 @@ def benchmark(
     test point; their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target
     groups, and those with < 2 valid counterfactuals, SPEC §11.2), and ``n_nonfinite`` search
     step entries set to 0 (SPEC §11.6).
-    Same inputs and ``seed`` give the same table.
+    Same inputs and ``seed`` give the same table. Models run in eval mode; ``x_test`` is
+    converted to their device and dtype.
     """
+    x_test, y_test = validation.benchmark_inputs(
+        models, x_test, y_test, settings, n_classes, n_individuals=n_individuals, n_runs=n_runs
+    )
     frames = []
     attrs: dict[str, dict[str, int]] = {
         k: {name: 0 for name in models}
@@ -163,6 +175,8 @@ def benchmark_dataset(
     """:func:`benchmark` on ``data``'s test set (moved to ``device``, where the models are) with
     its domain and, with ``protect``, its protected features immutable as in the mutability
     runs (SPEC §5.2)."""
+    if not isinstance(data, Dataset):
+        raise TypeError(f"benchmark_dataset: data is a {type(data).__name__}; expected a Dataset")
     x_test, y_test = data.tensors("test", device)
     return benchmark(
         models,
