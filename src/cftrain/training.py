@@ -203,7 +203,10 @@ def counterfactual_training(
         rows.append(row)
         if not warned and _low_maturity_streak(rows, config) >= LOW_MATURITY_EPOCHS:
             warned = True
-            warnings.warn(_LOW_MATURITY.format(epoch=epoch), RuntimeWarning, stacklevel=2)
+            first = epoch - LOW_MATURITY_EPOCHS + 1
+            warnings.warn(
+                _LOW_MATURITY.format(first=first, epoch=epoch), RuntimeWarning, stacklevel=2
+            )
         bar.set_postfix(acc=f"{row['accuracy']:.3f}", mature=f"{row['percent_mature']:.0f}%")
         if checkpoint is not None:
             _save(checkpoint, config, identity, model, optimiser, rng, dropout, rows)
@@ -267,10 +270,10 @@ def update_epoch(
 
 
 _LOW_MATURITY = (
-    f"epoch {{epoch}}: fewer than {LOW_MATURITY_PERCENT:g}% of the counterfactuals matured in "
-    f"each of the last {LOW_MATURITY_EPOCHS} sweeps, so the divergence term is inactive and "
-    "CT reduces to clf + ridge + adv. What usually helps: a lower decision threshold tau, more "
-    "search steps max_iter (T), or more counterfactuals per epoch nce."
+    f"epochs {{first}}-{{epoch}}: fewer than {LOW_MATURITY_PERCENT:g}% of the counterfactuals "
+    "matured in each sweep, so the divergence term was inactive and CT reduced to clf + ridge "
+    "+ adv (percent_mature in the log). What usually helps: a lower decision threshold tau, "
+    "more search steps max_iter (T), or more counterfactuals per epoch nce."
 )
 
 

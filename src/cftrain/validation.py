@@ -145,8 +145,8 @@ def labels(owner: str, name: str, y: Any, n: int, n_classes: int, device: torch.
     if t.shape != (n,):
         raise ValueError(f"{owner}: {name} has shape {tuple(t.shape)}; expected ({n},)")
     if t.is_floating_point() and not bool((t == t.round()).all()):
-        bad = t[t != t.round()][:3].tolist()
-        raise ValueError(f"{owner}: {name} has non-integer class labels {bad}; expected integers")
+        bad = ", ".join(f"{v:g}" for v in t[t != t.round()][:3].tolist())
+        raise ValueError(f"{owner}: {name} has non-integer class labels [{bad}]; expected integers")
     if t.dtype == torch.bool or t.is_complex():
         raise TypeError(f"{owner}: {name} has dtype {t.dtype}; expected integer class labels")
     t = t.long()
@@ -209,12 +209,13 @@ def models_mapping(owner: str, models: Any) -> Mapping[str, nn.Module]:
     return models
 
 
-def non_empty(owner: str, name: str, items: Any, kind: type) -> Sequence:
+def non_empty(owner: str, name: str, items: Any, kind: type | tuple[type, ...]) -> Sequence:
     """A non-empty sequence of ``kind`` instances."""
     items = list(items) if isinstance(items, Sequence) and not isinstance(items, str) else None
     if not items or not all(isinstance(i, kind) for i in items):
+        what = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise ValueError(
-            f"{owner}: {name} must be a non-empty list of {kind.__name__}; got {items!r}"
+            f"{owner}: {name}={items!r} is not allowed; expected a non-empty list of {what}"
         )
     return items
 

@@ -71,7 +71,7 @@ def eval_settings(
     tau: float = TAU_PLAUSIBILITY, lambdas: Sequence[float] = LAMBDA_ENERGIES
 ) -> list[EvalSetting]:
     """The five ECCo evaluation settings of SPEC §5.2 at decision threshold ``tau``."""
-    validation.non_empty("eval_settings", "lambdas", lambdas, float | int)
+    validation.non_empty("eval_settings", "lambdas", lambdas, (float, int))
     return [EvalSetting(lambda_energy=float(lam), tau=tau) for lam in lambdas]
 
 
