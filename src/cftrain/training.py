@@ -117,10 +117,13 @@ def counterfactual_training(
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config is a {type(config).__name__}; expected a TrainingConfig")
     device, dtype = validation.model_device_dtype(model, "counterfactual_training: model")
+    owner = "counterfactual_training"
+    validation.check(owner, "stop_after_epoch", stop_after_epoch, validation.Count | None)
+    validation.check(owner, "restart", restart, validation.Flag)
     x, y, x_val, y_val, constraints = _training_data(data, config, constraints, device, dtype)
     with eval_mode(model):
-        n_classes = validation.n_outputs("counterfactual_training", model, x)
-    validation.labels("counterfactual_training", "y_train", y, x.shape[0], n_classes, device)
+        n_classes = validation.n_outputs(owner, model, x)
+    validation.labels(owner, "y_train", y, x.shape[0], n_classes, device)
     if isinstance(data, Dataset) and data.n_classes != n_classes:
         raise ValueError(f"model has {n_classes} outputs, dataset {data.n_classes} classes")
     lam = config.lambdas

@@ -178,6 +178,8 @@ def ablation_table(
 ) -> pd.DataFrame:
     """% reduction of each objective vs ``baseline`` on λ- and run-averaged valid-CE means,
     ``(m_obj − m_BL)/m_BL·(−100)``, no ratio bootstrap (SPEC §6.7)."""
+    present = df["model"].unique().tolist() if "model" in df else []
+    validation.models_in_table("ablation_table", present, baseline=baseline)
     overall = run_means(df, metrics, group_by).groupby([*group_by, "model"], sort=True)
     overall = overall[list(metrics)].mean().reset_index()
     long = overall.melt(id_vars=[*group_by, "model"], var_name="metric", value_name="mean")
