@@ -91,11 +91,11 @@ def test_negative_mmd_is_clamped_to_zero_before_averaging():
     assert mmd["ct_mean"] == pytest.approx(0.1 * RATIOS.mean())
 
 
-def test_runs_with_a_zero_baseline_are_dropped_and_counted():
+def test_runs_with_a_zero_baseline_keep_their_interval_and_lose_only_the_ratio():
     df = _table()
     df.loc[(df["model"] == "vanilla") & (df["run"] == 0), "cost"] = 0.0
     cost = _get(reduction_table(df), "cost")
-    assert (cost["n_runs"], cost["n_dropped_runs"]) == (4, 2)
+    assert (cost["n_runs"], cost["n_dropped_runs"], cost["n_undefined_ratios"]) == (5, 1, 1)
     assert np.isfinite(cost["value"])
 
 
