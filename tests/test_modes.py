@@ -120,3 +120,24 @@ def test_batchnorm_search_row_alone_equals_row_in_batch_and_leaves_buffers():
     for key, value in model.state_dict().items():
         assert torch.equal(value, state[key]), key  # parameters and buffers, bit for bit
     assert model.training
+
+
+def test_attacks_and_integrated_gradients_read_a_dropout_model_in_eval_mode():
+    from cftrain.evaluation.attribution import protected_sensitivity_rounds
+    from cftrain.evaluation.robustness import robustness_curves
+
+    x, y = _blobs(100)
+    model = _dropout_mlp()
+    model.train()
+    eps = torch.tensor([0.0, 0.5])
+    curves = [robustness_curves({"m": model}, x, y, seed=1, epsilons=eps) for _ in range(2)]
+    pd.testing.assert_frame_equal(*curves)
+    with eval_mode(model):
+        clean = accuracy(model, x, y)
+    assert curves[0]["accuracy"].iloc[0] == clean  # ε = 0 is the eval-mode accuracy
+    rounds = [
+        protected_sensitivity_rounds(model, x, y, [0], absolute=False, n_rounds=5, sample_size=50)
+        for _ in range(2)
+    ]
+    assert torch.equal(*rounds)
+    assert model.training
