@@ -14,6 +14,8 @@ from cftrain.evaluation import benchmark_dataset, eval_settings, validity_table
 from cftrain.generators import ECCo, Generic
 from cftrain.models import build
 from cftrain.search import search
+from cftrain.sweep import run_sweep
+from cftrain.training import TrainingConfig, counterfactual_training
 
 GROUPS = ((0, 1, 2), (3, 4), (5,))  # a 3-level and a 2-level category, a binary column
 D = 8  # columns 6, 7 continuous
@@ -194,3 +196,24 @@ def test_benchmark_decodes_groups_by_default_and_reports_onehot_validity():
     table = validity_table(off, average=False)
     assert list(table.columns) == ["dataset", "experiment", "model", "validity", "onehot_valid"]
     assert table["onehot_valid"].lt(1.0).all()
+
+
+def test_training_sweeps_ignore_groups_by_default_and_can_decode_them():
+    data = _dataset()
+    x, y = (torch.from_numpy(a) for a in (data.x_train, data.y_train))
+    sweeps = {}
+    for mode in ("off", "straight_through"):
+        sweeps[mode] = run_sweep(
+            _model(5), x, y, 2, 200, ECCo(), data.constraints(), torch.Generator().manual_seed(0),
+            tau=0.9, max_iter=30, step_size=0.5, ae_epsilon=0.3,
+            categorical=Categorical.of(data.categorical, mode),
+        )  # fmt: skip
+    assert bool(onehot_validity(sweeps["straight_through"].counterfactual, GROUPS).all())
+    assert not bool(onehot_validity(sweeps["off"].counterfactual, GROUPS).all())
+    cfg = TrainingConfig(nepochs=1, batch_size=100, nce=50, categorical="straight_through")
+    assert TrainingConfig().categorical == "off"
+    counterfactual_training(_model(5), data, cfg, quiet=True)  # a Dataset brings its groups
+    with pytest.raises(ValueError, match="needs a Dataset"):
+        counterfactual_training(_model(5), (x, y), cfg, quiet=True)
+    with pytest.raises(ValueError, match="mode='on'"):
+        TrainingConfig(categorical="on")

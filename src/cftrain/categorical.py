@@ -96,7 +96,8 @@ class Categorical:
             values = x[:, index].masked_fill(pad, float("-inf"))  # (N, G, L)
             top = values == values.amax(dim=2, keepdim=True)
             if bool((top.sum(dim=2) > 1).any()):
-                noise = torch.rand(top.shape, generator=rng, device="cpu").to(x.device)
+                where = rng.device if rng is not None else x.device
+                noise = torch.rand(top.shape, generator=rng, device=where).to(x.device)
                 score = torch.where(top, noise, torch.full_like(noise, -1.0))
             else:
                 score = top.to(x.dtype)

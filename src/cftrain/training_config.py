@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from cftrain import objectives
+from cftrain.categorical import OFF, Categorical
 from cftrain.generators import REVISE, ECCo, Generator, Generic, Omniscient
 from cftrain.vae import fit_vae
 
@@ -34,6 +35,9 @@ class TrainingConfig:
     the data's mutability constraints in the search and in protect_immutable
     (SPEC §1.2(a)8, §4.7). seed: the run's random stream (sampling and the
     generator's own draws); the model's initial weights are the caller's.
+    categorical: whether the sweep's search decodes the data's one-hot groups (a mode of
+    :data:`cftrain.categorical.MODES`) or treats every column as continuous (``"off"``, the
+    reference's training sweeps, SPEC §4.8).
     """
 
     objective: str = "full"
@@ -55,9 +59,11 @@ class TrainingConfig:
     ae_epsilon: float = 0.3
     protect_immutable: bool = False
     seed: int = 0
+    categorical: str = OFF
 
     def __post_init__(self) -> None:
         objectives.terms(self.objective)  # validates the name
+        Categorical.of((), self.categorical)  # validates the mode
         if self.generator not in GENERATORS:
             raise ValueError(f"generator={self.generator!r}; expected one of {GENERATORS}")
         for name in ("nepochs", "batch_size", "max_iter"):
@@ -147,8 +153,7 @@ def final_config(
         raise ValueError(f"dataset={dataset!r}; expected one of {sorted(FINAL_HYPERPARAMETERS)}")
     if synthetic_mutability not in SYNTHETIC_MUTABILITY:
         raise ValueError(
-            f"synthetic_mutability={synthetic_mutability!r}; expected one of "
-            f"{SYNTHETIC_MUTABILITY}"
+            f"synthetic_mutability={synthetic_mutability!r}; expected one of {SYNTHETIC_MUTABILITY}"
         )
     batch_size, tau, nce, lambda_reg = FINAL_HYPERPARAMETERS[dataset]
     lambda_adv = objectives.DEFAULT_LAMBDAS["adv"]
