@@ -134,9 +134,10 @@ class Categorical:
     def point(self, state: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
         """The differentiable point the loss sees: the ``decoded`` values, with the gradient
         reaching ``state`` unchanged (straight-through) or not in the group columns (frozen)."""
-        if self.mode == "straight_through":
-            return state + (decoded - state).detach()
-        return torch.where(self.mask(state), decoded.detach(), state)
+        tangent = state - state.detach()  # exactly 0 in value, the identity in gradient
+        if self.mode == "frozen":
+            tangent = tangent.masked_fill(self.mask(state), 0.0)
+        return decoded.detach() + tangent
 
     def project_step(self, delta: torch.Tensor) -> torch.Tensor:
         """Frozen mode: no step in the group columns; straight-through: unchanged."""
