@@ -86,6 +86,15 @@ PUBLISHED_VALIDITY = {
 }
 
 
+DEFAULTS = {
+    "synthetic_mutability": "final",
+    "blob_centres": "reference",
+    "epochs": None,
+    "categorical": "straight_through",
+    "runs": None,
+}
+
+
 def _train(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Module:
     config = final_config(
         data.name,
@@ -100,14 +109,35 @@ def _train(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Mod
     return counterfactual_training(model, data, config, quiet=True).model
 
 
+def _suffix(args, names: tuple[str, ...]) -> str:
+    """File-name tag of the options among ``names`` that differ from their defaults."""
+    tags = [getattr(args, n) for n in names if getattr(args, n) != DEFAULTS[n]]
+    return "".join(f"-{t}" for t in tags)
+
+
+def _model(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Module:
+    """A trained model, kept under ``--work/models`` so that other evaluation options
+    (e.g. ``--categorical frozen``) reuse it."""
+    tag = _suffix(args, ("synthetic_mutability", "blob_centres", "epochs"))
+    path = args.work / "models" / f"{experiment}-{data.name}-{objective}-s{args.seed}{tag}.pt"
+    if path.is_file():
+        model = build("mlp", data.n_features, data.n_classes, seed=args.seed)
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return model
+    model = _train(data, objective, experiment, args)
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+    return model
+
+
 def _table(experiment: str, name: str, args) -> tuple[pd.DataFrame, dict[str, float]]:
     """The per-counterfactual table of one cell (resumed from ``--work`` when present)."""
-    path = args.work / f"{experiment}-{name}.parquet"
+    path = args.work / f"{experiment}-{name}{_suffix(args, tuple(DEFAULTS))}.parquet"
     acc_path = path.with_suffix(".acc.csv")
     if path.is_file() and acc_path.is_file():
         return pd.read_parquet(path), pd.read_csv(acc_path).iloc[0].to_dict()
     data = load(name, blob_centres=args.blob_centres)
-    models = {obj: _train(data, obj, experiment, args) for obj in ("vanilla", "full")}
+    models = {obj: _model(data, obj, experiment, args) for obj in ("vanilla", "full")}
     protect = experiment == "mutability"
     table = benchmark_dataset(
         data,
@@ -132,9 +162,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="J (default: the paper's)")
     parser.add_argument("--epochs", type=int, default=None, help="default: the paper's 100")
     parser.add_argument("--work", type=Path, default=Path("results/reproduction"))
-    parser.add_argument("--synthetic-mutability", default="final")
-    parser.add_argument("--blob-centres", default="reference")
-    parser.add_argument("--categorical", default="straight_through")
+    parser.add_argument("--synthetic-mutability", default=DEFAULTS["synthetic_mutability"])
+    parser.add_argument("--blob-centres", default=DEFAULTS["blob_centres"])
+    parser.add_argument("--categorical", default=DEFAULTS["categorical"])
+    parser.add_argument("--only", nargs="*", help="experiment/dataset cells, e.g. single/adult")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
@@ -142,6 +173,8 @@ def main() -> None:
     rows = []
     for experiment, names in CELLS.items():
         for name in names:
+            if args.only and f"{experiment}/{name}" not in args.only:
+                continue
             table, acc = _table(experiment, name, args)
             for obj, value in acc.items():
                 figures[f"{experiment}.{name}.accuracy.{obj}"] = value
@@ -186,10 +219,13 @@ def main() -> None:
                 ]
             print(f"{experiment} {name} done", flush=True)
     comparison = pd.DataFrame(rows)
-    with atomic_path(RESULTS / "reproduction.csv") as tmp:
+    # the JSON record is the default run's; other options get a tagged CSV only
+    variant = _suffix(args, tuple(DEFAULTS)) + ("-only" if args.only else "")
+    with atomic_path(RESULTS / f"reproduction{variant}.csv") as tmp:
         comparison.to_csv(tmp, index=False)
     print(comparison.to_string(index=False))
-    print("wrote", write_result("reproduction", figures))
+    if not variant:
+        print("wrote", write_result("reproduction", figures))
 
 
 if __name__ == "__main__":
