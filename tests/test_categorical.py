@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -193,6 +195,9 @@ def test_benchmark_decodes_groups_by_default_and_reports_onehot_validity():
     assert len(on) == 2 * 3 * 100  # tabular: 100 individuals by default (SPEC §5.2)
     assert set(on["categorical"]) == {"straight_through"} and set(off["categorical"]) == {"off"}
     assert bool(on["onehot_valid"].all()) and not bool(off["onehot_valid"].all())
+    mine = dataclasses.replace(data, name="mine")  # a user's own data: sizes must be given
+    with pytest.raises(ValueError, match="pass n_individuals= and n_runs="):
+        benchmark_dataset(mine, models, eval_settings(lambdas=(1.0,)), experiment="x")
     table = validity_table(off, average=False)
     assert list(table.columns) == ["dataset", "experiment", "model", "validity", "onehot_valid"]
     assert table["onehot_valid"].lt(1.0).all()

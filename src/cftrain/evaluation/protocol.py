@@ -135,10 +135,16 @@ def benchmark(
     step entries set to 0 (SPEC §11.6).
     Same inputs and ``seed`` give the same table.
     """
-    if n_individuals is None:
-        n_individuals = sizes.n_individuals(dataset)
-    if n_runs is None:
-        n_runs = sizes.n_runs(dataset, experiment)
+    if n_individuals is None or n_runs is None:
+        if dataset not in sizes.SYNTHETIC + sizes.TABULAR + sizes.IMAGE:
+            raise ValueError(
+                f"dataset={dataset!r} is not one of the paper's, so it has no default evaluation "
+                "size: pass n_individuals= and n_runs="
+            )
+        if n_individuals is None:
+            n_individuals = sizes.n_individuals(dataset)
+        if n_runs is None:
+            n_runs = sizes.n_runs(dataset, experiment)
     frames = []
     attrs: dict[str, dict[str, int]] = {
         k: {name: 0 for name in models}
