@@ -30,7 +30,7 @@ from cftrain.evaluation import (
     validity_table,
     write_parquet,
 )
-from cftrain.evaluation.protocol import TAU_PLAUSIBILITY
+from cftrain.evaluation.sizes import TAU_PLAUSIBILITY
 from cftrain.models import build
 from cftrain.training import counterfactual_training, final_config
 

@@ -256,11 +256,17 @@ def test_final_config_matches_spec_table():
     assert (common.nepochs, common.lr, common.max_iter, common.step_size) == (100, 1e-3, 30, 0.1)
     assert (common.lambda_cost, common.lambda_energy, common.ae_epsilon) == (0.001, 5.0, 0.3)
     assert (common.burnin, common.generator, common.protect_immutable) == (0.0, "ecco", False)
-    # SPEC §9.7: the recorded synthetic mutability runs had λ_reg = λ_adv = 0
+    # SPEC §9.7, §9.20: the §0 values by default; the run records' zeros as a named option
     mut = final_config("circles", mutability=True)
-    assert (mut.lambda_reg, mut.lambda_adv, mut.protect_immutable) == (0.0, 0.0, True)
-    mut_adult = final_config("adult", mutability=True)
-    assert (mut_adult.lambda_reg, mut_adult.lambda_adv) == (0.25, 0.25)
+    assert (mut.lambda_reg, mut.lambda_adv, mut.protect_immutable) == (0.5, 0.25, True)
+    rec = final_config("circles", mutability=True, synthetic_mutability="run_records")
+    assert (rec.lambda_reg, rec.lambda_adv, rec.protect_immutable) == (0.0, 0.0, True)
+    assert final_config("circles", synthetic_mutability="run_records").lambda_reg == 0.5
+    for option in ("final", "run_records"):
+        mut_adult = final_config("adult", mutability=True, synthetic_mutability=option)
+        assert (mut_adult.lambda_reg, mut_adult.lambda_adv) == (0.25, 0.25)
+    with pytest.raises(ValueError, match="synthetic_mutability='zeros'"):
+        final_config("circles", mutability=True, synthetic_mutability="zeros")
 
 
 def test_burnin_epochs_round_half_to_even():

@@ -22,6 +22,7 @@ from cftrain.constraints import Constraints
 from cftrain.modes import evaluating
 
 if TYPE_CHECKING:
+    from cftrain.categorical import Categorical
     from cftrain.generators.base import Generator
 
 
@@ -59,6 +60,7 @@ def search(
     ae_epsilon: float = 0.3,
     keep_path: bool = False,
     rng: torch.Generator | None = None,
+    categorical: Categorical | None = None,
 ) -> SearchResult:
     """Search counterfactuals for factuals ``x: (N, D)`` towards classes ``target: (N,)``.
 
@@ -68,10 +70,20 @@ def search(
     domain. The model runs in eval mode (its previous mode is restored) and its
     parameters and buffers are not touched; ``x`` (tensor or array) and ``target`` are
     validated and converted to the model's device and dtype, where all results live.
+
+    ``categorical`` (:class:`cftrain.categorical.Categorical`, SPEC §4.8): the search then
+    works on the decoded point — one-hot groups snapped at every step for the loss,
+    penalties, convergence check, nascent example and the returned counterfactual — while
+    its state stays continuous; ties are drawn with ``rng``; the domain clamp skips the
+    group columns. ``None`` treats every column as continuous (the training sweeps).
     """
     settings = {"tau": tau, "max_iter": max_iter, "step_size": step_size, "ae_epsilon": ae_epsilon}
     x, target = validation.search_inputs(model, x, target, constraints, settings)
     constraints = constraints or Constraints()
+    if categorical is not None:
+        if generator.latent:
+            raise ValueError("categorical groups need a feature-space generator, not a latent one")
+        constraints = categorical.unclamped(constraints)
     proposed = generator.propose(model, x, target, rng)
     if proposed is not None:
         return proposed
@@ -83,7 +95,7 @@ def search(
     n = x.shape[0]
     with torch.no_grad():
         state = generator.encode(x, rng).clone()
-        current = point(state).clone()
+        current = point(state).clone() if categorical is None else categorical.snap(state, rng)
     counterfactuals = current.clone()
     converged = torch.zeros(n, dtype=torch.bool, device=x.device)
     iterations = torch.zeros(n, dtype=torch.long, device=x.device)
@@ -99,7 +111,7 @@ def search(
     for k in range(max_iter + 1):
         w_state, w_current, w_x, w_target, w_iter, w_nascent = work
         s = w_state.detach().requires_grad_(k < max_iter)
-        xs = point(s)
+        xs = point(s) if categorical is None else categorical.point(s, w_current)
         logits = model(xs)
         with torch.no_grad():
             hit = logits.softmax(dim=1).gather(1, w_target.unsqueeze(1)).squeeze(1) >= tau
@@ -120,8 +132,8 @@ def search(
         if some_stop:
             keep = ~stop
             rows, grad = rows[keep], grad[keep]
-            w_state, w_x, w_target, w_iter, w_nascent = (
-                t[keep] for t in (w_state, w_x, w_target, w_iter, w_nascent)
+            w_state, w_current, w_x, w_target, w_iter, w_nascent = (
+                t[keep] for t in (w_state, w_current, w_x, w_target, w_iter, w_nascent)
             )
         delta = -step_size * grad
         if not bool(torch.isfinite(delta.sum())):  # one reduction; NaN and ±inf propagate
@@ -133,9 +145,13 @@ def search(
                 moved = constraints.clamp(generator.decode(w_state + delta))
                 new_state = generator.encode(moved, rng)
                 moved = point(new_state)
-            else:
+            elif categorical is None:
                 step = constraints.project_step(delta)
                 new_state = moved = constraints.clamp(w_state + step, before=w_state)
+            else:
+                step = categorical.project_step(constraints.project_step(delta))
+                new_state = constraints.clamp(w_state + step, before=w_state)
+                moved = categorical.decode(new_state, w_current, rng)
         work = (
             new_state,
             moved,

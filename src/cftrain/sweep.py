@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cftrain.categorical import Categorical
 from cftrain.constraints import Constraints
 from cftrain.generators import Generator
 from cftrain.modes import evaluating
@@ -126,12 +127,14 @@ def run_sweep(
     max_iter: int,
     step_size: float,
     ae_epsilon: float,
+    categorical: Categorical | None = None,
 ) -> Sweep:
     """Build the epoch's training tuples from training points ``x: (N, D)``, ``y: (N,)``.
 
     One batched search over all ``nce`` factuals (SPEC §1.4); the model is only
     read, never updated. Order of random draws: factuals, targets, neighbours, then
-    whatever the generator draws (REVISE, Omniscient).
+    whatever the generator draws (REVISE, Omniscient). ``categorical``: one-hot decoding
+    in the search (SPEC §4.8; the reference's sweeps have none).
     """
     idx = sample_factuals(x.shape[0], nce, rng)
     factual = x[idx]
@@ -150,6 +153,7 @@ def run_sweep(
         step_size=step_size,
         ae_epsilon=ae_epsilon,
         rng=rng,
+        categorical=categorical,
     )
     mature = found.converged.unsqueeze(1)
     counterfactual = torch.where(mature, found.counterfactuals, raw_neighbour)

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from cftrain import checkpoint as checkpoints
 from cftrain import objectives, validation
+from cftrain.categorical import OFF, Categorical
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
 from cftrain.data.splits import infer_domain
@@ -126,6 +127,7 @@ def counterfactual_training(
     validation.labels(owner, "y_train", y, x.shape[0], n_classes, device)
     if isinstance(data, Dataset) and data.n_classes != n_classes:
         raise ValueError(f"model has {n_classes} outputs, dataset {data.n_classes} classes")
+    categorical = _categorical(data, config)
     lam = config.lambdas
     sweeping = objectives.needs_counterfactuals(config.objective)
     x_batches, y_batches = x.split(config.batch_size), y.split(config.batch_size)
@@ -177,6 +179,7 @@ def counterfactual_training(
                 max_iter=config.max_iter,
                 step_size=config.step_size,
                 ae_epsilon=config.ae_epsilon,
+                categorical=categorical,
             )
         with train_mode(model), dropout.active():
             means, n_skipped = update_epoch(model, optimiser, x_batches, y_batches, sweep, lam)
@@ -314,6 +317,19 @@ def _check_finite(model: nn.Module, epoch: int, checkpoint: Path | None) -> None
 def _accuracy(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None) -> float:
     """Accuracy of the model, NaN without data (e.g. no validation split)."""
     return math.nan if x is None or x.shape[0] == 0 else accuracy(model, x, y)
+
+
+def _categorical(data: Dataset | Sequence[TensorLike], config: TrainingConfig):
+    """The sweep's one-hot decoding (SPEC §4.8): the Dataset's groups under
+    ``config.categorical``; plain tensors carry no groups, so only "off" is accepted."""
+    if isinstance(data, Dataset):
+        return Categorical.of(data.categorical, config.categorical)
+    if config.categorical != OFF:
+        raise ValueError(
+            f"config.categorical={config.categorical!r} needs a Dataset with categorical "
+            "groups; tensors carry none"
+        )
+    return None
 
 
 def _training_data(

@@ -77,12 +77,15 @@ def load(
     mirror: str | os.PathLike | None = None,
     seed: int = DATA_SEED,
     split_seed: int = SPLIT_SEED,
+    blob_centres: str = "reference",
 ) -> Dataset:
     """Dataset ``name``, processed as in SPEC §4, from the cache or freshly built.
 
     n_sigma: width of the inferred domain bounds (SPEC §4.5; 2 as the reference code,
     the appendix says 3 — §9 item 2). seed: data seed (generation, undersampling,
     MNIST sampling). split_seed: synthetic pool shuffle and validation split.
+    blob_centres: LS/OL centres, ``"reference"`` (Julia's ``Xoshiro(42)`` draws, SPEC §4.1)
+    or ``"stream"`` (our own earlier draws); part of the cache key of those two datasets only.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
@@ -91,6 +94,9 @@ def load(
     builder = DATASETS[name]
     root = data_root(cache_dir)
     params = {"n_sigma": float(n_sigma), "seed": int(seed), "split_seed": int(split_seed)}
+    if name in synthetic.BLOBS:
+        synthetic.centres_for(blob_centres, seed)  # validates the option before any work
+        params["blob_centres"] = blob_centres
     raw_sha256 = {rel: RAW_FILES[rel].sha256 for rel in builder.raw.values()}
     target = cache.path_for(root / "processed", name, params, raw_sha256)
     cached = cache.read(target)

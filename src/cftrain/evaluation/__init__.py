@@ -44,10 +44,13 @@ from cftrain.evaluation.robustness import (
     robust_accuracy_curve,
     robustness_curves,
 )
+from cftrain.evaluation.sizes import TAU_MUTABILITY, TAU_PLAUSIBILITY
 
 __all__ = [
     "EPSILONS",
     "LAMBDA_ENERGIES",
+    "TAU_MUTABILITY",
+    "TAU_PLAUSIBILITY",
     "EvalSetting",
     "ablation_table",
     "accuracy",

@@ -126,13 +126,16 @@ def _reduction(ct: np.ndarray, bl: np.ndarray, level: float) -> dict[str, float 
 def validity_table(
     df: pd.DataFrame, group_by: Sequence[str] = GROUP, average: bool = True
 ) -> pd.DataFrame:
-    """Mean validity over *all* counterfactuals, averaged over runs and λ_egy (SPEC §6.5)."""
+    """Mean validity over *all* counterfactuals, averaged over runs and λ_egy (SPEC §6.5);
+    likewise ``onehot_valid``, the share whose one-hot groups are valid (SPEC §4.8), when the
+    table has that column."""
     keys = [*group_by, "model"]
-    cells = df.assign(validity=df["validity"].astype(float))
-    cells = cells.groupby([*keys, *CELL], sort=True)["validity"].mean().reset_index()
-    table = cells.groupby(keys, sort=True)["validity"].mean().reset_index()
+    cols = [c for c in ("validity", "onehot_valid") if c in df.columns]
+    cells = df.assign(**{c: df[c].astype(float) for c in cols})
+    cells = cells.groupby([*keys, *CELL], sort=True)[cols].mean().reset_index()
+    table = cells.groupby(keys, sort=True)[cols].mean().reset_index()
     if average and not table.empty:
-        avg = table.groupby([c for c in keys if c != "dataset"], sort=False)["validity"].mean()
+        avg = table.groupby([c for c in keys if c != "dataset"], sort=False)[cols].mean()
         table = pd.concat(
             [table, avg.reset_index().assign(dataset=AVERAGE_LABEL)], ignore_index=True
         )

@@ -21,8 +21,10 @@ from torch import nn
 
 from cftrain import validation
 from cftrain.atomic import atomic_path
+from cftrain.categorical import Categorical, onehot_validity
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
+from cftrain.evaluation import sizes
 from cftrain.evaluation.counterfactual_metrics import (
     DEFAULT_IP_SAMPLES,
     constraint_violations,
@@ -40,24 +42,30 @@ from cftrain.sampling import draw_by_class
 from cftrain.search import search
 
 LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # SPEC §5.2: one evaluation per value
-TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
-TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
 
 
 @dataclass(frozen=True)
 class EvalSetting:
-    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's)."""
+    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's).
+
+    ``categorical``: how the search treats the data's one-hot groups (SPEC §4.8) — one of
+    :data:`cftrain.categorical.MODES` (decoded at every step; default ``straight_through``, as
+    the reference's evaluation of Adult and Credit) or ``"off"`` (every column continuous, as
+    the training sweeps). Data without groups are unaffected.
+    """
 
     lambda_energy: float
     lambda_cost: float = 0.0
-    tau: float = TAU_PLAUSIBILITY
+    tau: float = sizes.TAU_PLAUSIBILITY
     max_iter: int = 50
     step_size: float = 0.1
     generator: str = "ECCo"
+    categorical: str = "straight_through"
 
     def __post_init__(self) -> None:
         validation.check_fields("EvalSetting", asdict(self), validation.SEARCH)
         validation.choice("EvalSetting", "generator", self.generator, ("ECCo", "Generic"))
+        Categorical.of((), self.categorical)  # validates the mode name
 
     def build(self) -> Generator:
         if self.generator == "ECCo":
@@ -68,11 +76,15 @@ class EvalSetting:
 
 
 def eval_settings(
-    tau: float = TAU_PLAUSIBILITY, lambdas: Sequence[float] = LAMBDA_ENERGIES
+    tau: float = sizes.TAU_PLAUSIBILITY,
+    lambdas: Sequence[float] = LAMBDA_ENERGIES,
+    categorical: str = "straight_through",
 ) -> list[EvalSetting]:
     """The five ECCo evaluation settings of SPEC §5.2 at decision threshold ``tau``."""
     validation.non_empty("eval_settings", "lambdas", lambdas, (float, int))
-    return [EvalSetting(lambda_energy=float(lam), tau=tau) for lam in lambdas]
+    return [
+        EvalSetting(lambda_energy=float(lam), tau=tau, categorical=categorical) for lam in lambdas
+    ]
 
 
 def draw_label_pairs(
@@ -103,16 +115,22 @@ def benchmark(
     *,
     n_classes: int,
     constraints: Constraints | None = None,
-    n_individuals: int = 250,
-    n_runs: int = 100,
+    n_individuals: int | None = None,
+    n_runs: int | None = None,
     seed: int = 0,
     dataset: str = "",
     experiment: str = "",
+    categorical_groups: Sequence[Sequence[int]] = (),
     length_scale: float = DEFAULT_LENGTH_SCALE,
     n_div: int = DEFAULT_SUBSAMPLE,
     n_ip: int = DEFAULT_IP_SAMPLES,
 ) -> pd.DataFrame:
     """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
+
+    ``n_individuals`` and ``n_runs`` default to the paper's values for ``dataset`` and
+    ``experiment`` (:mod:`cftrain.evaluation.sizes`). ``categorical_groups``: the one-hot column
+    groups of the data; each setting's ``categorical`` mode says whether the search decodes them
+    (SPEC §4.8), and column ``onehot_valid`` says whether each counterfactual's groups are valid.
 
     Returns the tidy table (one row per counterfactual); ``mmd`` is the raw estimate of the
     row's (run, target) group, on valid rows only, and may be negative (the aggregation clamps
@@ -124,6 +142,16 @@ def benchmark(
     Same inputs and ``seed`` give the same table. Models run in eval mode; ``x_test`` is
     converted to their device and dtype.
     """
+    if n_individuals is None or n_runs is None:
+        if dataset not in sizes.SYNTHETIC + sizes.TABULAR + sizes.IMAGE:
+            raise ValueError(
+                f"dataset={dataset!r} is not one of the paper's, so it has no default evaluation "
+                "size: pass n_individuals= and n_runs="
+            )
+        if n_individuals is None:
+            n_individuals = sizes.n_individuals(dataset)
+        if n_runs is None:
+            n_runs = sizes.n_runs(dataset, experiment)
     x_test, y_test = validation.benchmark_inputs(
         models, x_test, y_test, settings, n_classes, n_individuals=n_individuals, n_runs=n_runs
     )
@@ -152,6 +180,7 @@ def benchmark(
                 length_scale=length_scale,
                 n_div=n_div,
                 n_ip=n_ip,
+                groups=categorical_groups,
             )
             frames.append(frame.assign(model=name, **asdict(setting)))
             for k, v in counts.items():
@@ -173,8 +202,9 @@ def benchmark_dataset(
     **kwargs,
 ) -> pd.DataFrame:
     """:func:`benchmark` on ``data``'s test set (moved to ``device``, where the models are) with
-    its domain and, with ``protect``, its protected features immutable as in the mutability
-    runs (SPEC §5.2)."""
+    its domain, its one-hot groups (decoded as each setting's ``categorical`` says, SPEC §4.8)
+    and, with ``protect``, its protected features immutable as in the mutability runs
+    (SPEC §5.2). Sizes default to the paper's per dataset (:mod:`cftrain.evaluation.sizes`)."""
     if not isinstance(data, Dataset):
         raise TypeError(f"benchmark_dataset: data is a {type(data).__name__}; expected a Dataset")
     x_test, y_test = data.tensors("test", device)
@@ -187,6 +217,7 @@ def benchmark_dataset(
         constraints=data.constraints(protect),
         dataset=data.name,
         experiment=experiment,
+        categorical_groups=data.categorical,
         **kwargs,
     )
 
@@ -208,12 +239,14 @@ _COLUMNS = [
     "tau",
     "max_iter",
     "step_size",
+    "categorical",
     "run",
     "individual",
     "factual_index",
     "factual_label",
     "target_label",
     "validity",
+    "onehot_valid",
     "converged",
     "iterations",
     "cost",
@@ -250,6 +283,7 @@ def _evaluate_model(
     length_scale: float,
     n_div: int,
     n_ip: int,
+    groups: Sequence[Sequence[int]],
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """All runs of one (setting, model) in one search call, then the per-row metrics."""
     device = x_test.device
@@ -278,6 +312,7 @@ def _evaluate_model(
         max_iter=setting.max_iter,
         step_size=setting.step_size,
         rng=_generator(seed, "search", setting, name),
+        categorical=Categorical.of(groups, setting.categorical),
     )
     x_cf = result.counterfactuals.detach()
     valid = validity(model, x_cf, target)
@@ -308,6 +343,7 @@ def _evaluate_model(
             "factual_label": factual_labels[individual].numpy(),
             "target_label": target.cpu().numpy(),
             "validity": valid.cpu().numpy(),
+            "onehot_valid": onehot_validity(x_cf, groups).cpu().numpy(),
             "converged": result.converged.cpu().numpy(),
             "iterations": result.iterations.cpu().numpy(),
             "cost": cost(x, x_cf).cpu().numpy(),
