@@ -136,7 +136,12 @@ BAD_BENCHMARK = [
     ("changes", "error", "words"), [c[1:] for c in BAD_BENCHMARK], ids=[c[0] for c in BAD_BENCHMARK]
 )
 def test_benchmark_refuses_bad_input_naming_it(changes, error, words):
-    args = {"models": {"vanilla": _setup()[0]}, "settings": eval_settings(lambdas=(1.0,))}
+    args = {
+        "models": {"vanilla": _setup()[0]},
+        "settings": eval_settings(lambdas=(1.0,)),
+        "n_individuals": 5,  # own data have no paper default size
+        "n_runs": 2,
+    }
     args.update(changes)
     kwargs = {k: v for k, v in args.items() if k not in ("models", "settings")}
     with pytest.raises(error) as info:
@@ -204,4 +209,6 @@ def test_benchmark_refuses_models_of_different_dtypes():
     x, y = ds.tensors("test")
     models = {"a": build("mlp", D, K), "b": build("mlp", D, K).double()}
     with pytest.raises(ValueError, match="differ in device or dtype"):
-        benchmark(models, x, y, eval_settings(lambdas=(1.0,)), n_classes=K)
+        benchmark(
+            models, x, y, eval_settings(lambdas=(1.0,)), n_classes=K, n_individuals=5, n_runs=2
+        )
