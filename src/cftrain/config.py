@@ -341,13 +341,14 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
 def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str, Experiment]]:
     """The validated workflow config and its experiments, from the repository ``root``.
 
-    A scale other than ``paper`` whose section is missing is read from
-    ``config/<scale>.yaml`` (values given on the command line win). Experiments are
+    ``config`` goes over ``config/config.yaml``; a scale whose section is missing is read
+    from ``config/<scale>.yaml`` (values given on the command line win). Experiments are
     ``config['experiments']``, else the scale's list, each with the scale's overrides.
     """
     root = Path(root)
     schemas = root / "workflow" / "schemas"
     where = "config (config/config.yaml and --config)"
+    config = deep_merge(load_yaml(root / "config" / "config.yaml") or {}, config)
     scale = config.get("scale", "paper")
     if isinstance(scale, str) and scale not in config:
         scale_file = root / "config" / f"{scale}.yaml"
