@@ -176,6 +176,10 @@ def test_missing_raw_file_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+SMOKE_GROUP = pytest.mark.xdist_group("workflow_smoke")  # one worker shares the smoke runs
+
+
+@SMOKE_GROUP
 def test_smoke_run_produces_every_target(smoke_runs):
     a = smoke_runs["a"]
     targets = all_targets(a, *SMOKE)
@@ -193,6 +197,7 @@ def test_smoke_run_produces_every_target(smoke_runs):
     assert "Nothing to be done" in snakemake(a, "-n", *SMOKE).stdout
 
 
+@SMOKE_GROUP
 def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
     before, trained = smoke_runs["before"], smoke_runs["trained"]
     everything = {
@@ -204,6 +209,7 @@ def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
     assert tables(smoke_runs["b"]) == tables(smoke_runs["a"])
 
 
+@SMOKE_GROUP
 def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
     a, b = smoke_runs["a"], smoke_runs["b"]
     assert tables(a) and tables(a) == tables(b)
