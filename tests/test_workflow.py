@@ -140,6 +140,15 @@ def test_lint_has_no_findings(tmp_path):
         assert "Congratulations" in run.stdout + run.stderr
 
 
+def test_snakefmt_has_nothing_to_change():
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "snakefmt"), "--check", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
     run = snakemake(tmp_path, "-n")
     assert run.returncode == 0, run.stderr
