@@ -123,6 +123,8 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
     proc.wait()
     models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
     before = models - _incomplete(b)
+    unlock = snakemake(b, "--unlock", *SMOKE)  # a killed Snakemake leaves its lock behind
+    assert unlock.returncode == 0, unlock.stderr
     resumed = time.time()
     time.sleep(0.05)
     rerun = snakemake(b, "--cores", "2", "--rerun-incomplete", *SMOKE)
