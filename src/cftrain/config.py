@@ -328,9 +328,8 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
             for seed in exp.seeds:
                 for group in exp.groups:
                     for protocol in exp.protocols:
-                        wc = {"experiment": exp.name, "dataset": ds, "group": group,
-                              "protocol": protocol, "seed": str(seed)}  # fmt: skip
-                        jobs.append(Job("evaluate", wc))
+                        wc = dict(experiment=exp.name, dataset=ds, group=group, seed=str(seed))
+                        jobs.append(Job("evaluate", {**wc, "protocol": protocol}))
             jobs.append(Job("performance", {"experiment": exp.name, "dataset": ds}))
             if exp.spec["performance"]["ig"]:
                 jobs.append(Job("ig", {"experiment": exp.name, "dataset": ds}))
