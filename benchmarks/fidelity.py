@@ -8,8 +8,8 @@ with :func:`reduction_table` / :func:`validity_table` (SPEC §5.3):
 * ``mutability`` (τ_eval 0.5, protected features): Cost on LS, OL, Circ, Moon, Adult, Credit;
 * validity (SPEC §6.5) and the absolute CT/BL means (SPEC §6.3) of all of these.
 
-Not a timing benchmark: it writes ``benchmarks/results/reproduction.json`` (our figures) and
-``reproduction.csv`` (ours next to the published values). Each (experiment, dataset) table is
+Not a timing benchmark: it writes ``benchmarks/results/fidelity.json`` (our figures) and
+``fidelity.csv`` (ours next to the published values). Each (experiment, dataset) table is
 kept as parquet under ``--work`` so an interrupted run resumes. About 20–30 min on one core.
 """
 
@@ -161,7 +161,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=None, help="J (default: the paper's)")
     parser.add_argument("--epochs", type=int, default=None, help="default: the paper's 100")
-    parser.add_argument("--work", type=Path, default=Path("results/reproduction"))
+    parser.add_argument("--work", type=Path, default=Path("results/fidelity"))
     parser.add_argument("--synthetic-mutability", default=DEFAULTS["synthetic_mutability"])
     parser.add_argument("--blob-centres", default=DEFAULTS["blob_centres"])
     parser.add_argument("--categorical", default=DEFAULTS["categorical"])
@@ -221,11 +221,11 @@ def main() -> None:
     comparison = pd.DataFrame(rows)
     # the JSON record is the default run's; other options get a tagged CSV only
     variant = _suffix(args, tuple(DEFAULTS)) + ("-only" if args.only else "")
-    with atomic_path(RESULTS / f"reproduction{variant}.csv") as tmp:
+    with atomic_path(RESULTS / f"fidelity{variant}.csv") as tmp:
         comparison.to_csv(tmp, index=False)
     print(comparison.to_string(index=False))
     if not variant:
-        print("wrote", write_result("reproduction", figures))
+        print("wrote", write_result("fidelity", figures))
 
 
 if __name__ == "__main__":

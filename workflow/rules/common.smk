@@ -1,0 +1,109 @@
+# Configuration: schema validation (workflow/schemas/), experiments, targets, helpers.
+import json
+import os
+
+from cftrain import config as cfg
+
+ROOT = workflow.basedir
+CONFIG, EXPERIMENTS = cfg.resolve(config, ROOT)
+config.update(CONFIG)
+DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
+cfg.check_raw_files(DATASETS, config["data_mirror"])
+# minutes of one training / evaluation job at the paper's sizes on one core (with margin)
+RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
+
+
+def model_dir(experiment, dataset, cell, seed):
+    return f"results/{experiment}/{dataset}/{cell}/seed{seed}"
+
+
+def eval_file(experiment, dataset, protocol, group, seed):
+    return f"results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet"
+
+
+def models_of(wildcards):
+    """All model folders of one (experiment, dataset), every cell and seed."""
+    exp = EXPERIMENTS[wildcards.experiment]
+    return [
+        model_dir(exp.name, wildcards.dataset, c.id, s)
+        for c in exp.cells
+        for s in exp.seeds
+    ]
+
+
+def stage_outputs(exp, kind):
+    """The stage outputs of experiment ``exp`` that its tables of input ``kind`` need."""
+    from cftrain.tables import TABLES
+
+    if not any(TABLES[t][0] == kind for t in exp.tables):
+        return []
+    if kind in ("performance", "ig"):
+        return [f"results/{exp.name}/{d}/{kind}.csv" for d in exp.datasets]
+    return [
+        eval_file(exp.name, d, p, g, s)
+        for d in exp.datasets
+        for p in exp.protocols
+        for g in exp.groups
+        for s in exp.seeds
+    ]
+
+
+def table_options(exp):
+    options = dict(exp.spec["table_options"])
+    options["datasets"] = exp.datasets
+    options["grid_keys"] = list(exp.spec["train"]["grid"])
+    return json.dumps(options, sort_keys=True)
+
+
+#: benchmark file of each benchmarked rule, by the job's wildcards (as in the rules)
+BENCHMARKS = {
+    "train": "results/benchmarks/train/{experiment}/{dataset}/{cell}/seed{seed}.tsv",
+    "evaluate": (
+        "results/benchmarks/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.tsv"
+    ),
+    "performance": "results/benchmarks/performance/{experiment}/{dataset}.tsv",
+    "ig": "results/benchmarks/ig/{experiment}/{dataset}.tsv",
+}
+
+
+def benchmark_files(wildcards):
+    """Every benchmark file of the selected experiments' jobs."""
+    jobs = cfg.plan(EXPERIMENTS.values())
+    return [
+        BENCHMARKS[j.rule].format(**j.wildcards) for j in jobs if j.rule in BENCHMARKS
+    ]
+
+
+def group_models(wildcards):
+    exp = EXPERIMENTS[wildcards.experiment]
+    return {
+        c.id: model_dir(exp.name, wildcards.dataset, c.id, wildcards.seed)
+        for c in exp.groups[wildcards.group]
+    }
+
+
+def performance_spec(wildcards):
+    perf = EXPERIMENTS[wildcards.experiment].spec["performance"]
+    spec = {"experiment": wildcards.experiment, "dataset": wildcards.dataset, **perf}
+    spec.update(
+        rounds=perf["ig_rounds"],
+        sample_size=perf["ig_sample_size"],
+        steps=perf["ig_steps"],
+    )
+    return json.dumps(spec, sort_keys=True)
+
+
+MAIN_SOURCES = [
+    f"results/{name}/tables/main.csv"
+    for name, e in EXPERIMENTS.items()
+    if "main" in e.tables
+]
+TABLE_TARGETS = [
+    f"results/{name}/tables/{table}.{ext}"
+    for name, e in EXPERIMENTS.items()
+    for table in e.tables
+    for ext in ("csv", "tex")
+]
+TABLE_TARGETS += [f"results/tables/wall_times.{ext}" for ext in ("csv", "tex")]
+if MAIN_SOURCES:
+    TABLE_TARGETS += [f"results/tables/main.{ext}" for ext in ("csv", "tex")]
