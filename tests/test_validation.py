@@ -156,7 +156,7 @@ def test_benchmark_refuses_bad_input_naming_it(changes, error, words):
         (lambda: eval_settings(lambdas=()), "lambdas"),
         (lambda: EvalSetting(lambda_energy=-1.0), "lambda_energy=-1.0"),
         (lambda: EvalSetting(lambda_energy=1.0, max_iter=0), "max_iter=0"),
-        (lambda: EvalSetting(lambda_energy=1.0, generator="REVISE"), "generator='REVISE'"),
+        (lambda: EvalSetting(lambda_energy=1.0, generator="Wachter"), "generator='Wachter'"),
     ],
 )
 def test_eval_settings_refuse_bad_values_naming_them(call, words):
