@@ -268,6 +268,7 @@ class Experiment:
                 "tau": float(tau),
                 "max_iter": int(proto["max_iter"]),
                 "step_size": float(proto["step_size"]),
+                "categorical": proto["categorical"],
             }
             for lam in proto["lambda_energy"]
         ]

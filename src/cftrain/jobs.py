@@ -161,6 +161,7 @@ def evaluate_job(
         [EvalSetting(**s) for s in spec["settings"]],
         n_classes=ds.n_classes,
         constraints=ds.constraints(spec["protect"]),
+        categorical_groups=ds.categorical,
         n_individuals=spec["n_individuals"],
         n_runs=spec["n_runs"],
         seed=spec["seed"],
