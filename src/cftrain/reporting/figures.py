@@ -1,0 +1,82 @@
+"""Which figure each notebook draws and when (issue 15): the DAG's figure list and the
+notebooks' output come from this one table, so they cannot disagree.
+
+A figure is expected when its experiment is configured (and, for the MNIST images, when that
+experiment includes MNIST). Notebooks save through :func:`save`, which refuses a figure the
+DAG does not know about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cftrain.atomic import atomic_path
+
+FORMATS = ("pdf", "png")
+DPI = 200
+
+
+@dataclass(frozen=True)
+class Figure:
+    notebook: str  # paper/notebooks/<notebook>.py
+    experiment: str  # drawn when this experiment is configured
+    dataset: str | None = None  # … and, if set, runs this dataset
+
+
+FIGURES: dict[str, Figure] = {
+    "main_reductions": Figure("main_results", "single"),
+    "cost_reductions": Figure("main_results", "mutability"),
+    "validity": Figure("main_results", "single"),
+    "ig": Figure("main_results", "mutability"),
+    "ablation": Figure("ablation", "ablation"),
+    "robustness_fgsm": Figure("ablation", "ablation"),
+    "robustness_pgd": Figure("ablation", "ablation"),
+    "initial_grid_heatmap": Figure("initial_grid", "initial_grid"),
+    "mnist_counterfactuals": Figure("mnist", "mutability", "mnist"),
+    "mnist_ig": Figure("mnist", "mutability", "mnist"),
+}
+NOTEBOOKS = tuple(dict.fromkeys(f.notebook for f in FIGURES.values()))
+
+
+def expected(datasets: Mapping[str, Iterable[str]], notebook: str | None = None) -> list[str]:
+    """Names of the figures drawn for ``datasets`` (experiment → its datasets), optionally of
+    one notebook only, in :data:`FIGURES` order."""
+    runs = {exp: set(ds) for exp, ds in datasets.items()}
+    return [
+        name
+        for name, fig in FIGURES.items()
+        if (notebook is None or fig.notebook == notebook)
+        and fig.experiment in runs
+        and (fig.dataset is None or fig.dataset in runs[fig.experiment])
+    ]
+
+
+def figure_paths(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
+    return [Path(out_dir) / f"{name}.{ext}" for name in names for ext in FORMATS]
+
+
+def save(fig, name: str, out_dir: str | Path, expected_names: Iterable[str]) -> list[Path]:
+    """Write ``fig`` (a matplotlib figure) as PDF and PNG, atomically.
+
+    Raises ValueError for a name the DAG does not expect in this configuration, so a notebook
+    cannot produce a file Snakemake does not track.
+    """
+    if name not in set(expected_names):
+        raise ValueError(
+            f"figure {name!r} is not expected in this configuration; expected: "
+            f"{sorted(expected_names)} (see cftrain.reporting.figures.FIGURES)"
+        )
+    paths = figure_paths(out_dir, [name])
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata=_metadata(path.suffix))
+    return paths
+
+
+def _metadata(suffix: str) -> dict[str, str | None]:
+    """Fixed metadata so reruns give identical files (no creation date in the PDF)."""
+    if suffix == ".pdf":
+        return {"CreationDate": None, "Producer": "cftrain"}
+    return {"Software": "cftrain"}
