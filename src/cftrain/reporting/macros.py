@@ -69,7 +69,8 @@ def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[s
         rows = df[df["metric"] == metric]
         for row in rows.itertuples(index=False):
             data = dataset_label(row.dataset)
-            for column, field in REDUCTION_FIELDS.items():
+            fields = REDUCTION_FIELDS if row.dataset != "Avg." else {"value": "Reduction"}
+            for column, field in fields.items():
                 out[macro_name(part, field, data)] = fmt(getattr(row, column, None))
             if row.dataset != "Avg.":
                 out[macro_name(part, "Sig", data)] = SIG_MARK if _truthy(row.star) else ""
@@ -78,6 +79,13 @@ def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[s
         out[macro_name(part, "Num", "Sig")] = str(int((sig & (datasets["value"] > 0)).sum()))
         out[macro_name(part, "Num", "Sig", "Neg")] = str(int((sig & (datasets["value"] < 0)).sum()))
         out[macro_name(part, "Num", "Datasets")] = str(len(datasets))
+        if not datasets.empty and datasets["value"].notna().any():
+            best = datasets.loc[datasets["value"].idxmax()]
+            worst = datasets.loc[datasets["value"].idxmin()]
+            out[macro_name(part, "Best", "Data")] = dataset_label(best["dataset"])
+            out[macro_name(part, "Best", "Reduction")] = fmt(best["value"])
+            out[macro_name(part, "Worst", "Data")] = dataset_label(worst["dataset"])
+            out[macro_name(part, "Worst", "Reduction")] = fmt(worst["value"])
     return out
 
 
@@ -92,7 +100,12 @@ def validity_macros(df: pd.DataFrame, setting: str) -> dict[str, str]:
 
 
 def ig_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Per dataset and model; ``igNumLower`` counts datasets where CT's median is below BL's."""
     out: dict[str, str] = {}
+    wide = df.pivot(index="dataset", columns="model", values="median")
+    if {"full", "vanilla"} <= set(wide.columns):
+        out["igNumLower"] = str(int((wide["full"] < wide["vanilla"]).sum()))
+        out["igNumDatasets"] = str(len(wide))
     for r in df.itertuples(index=False):
         for column, stat in (("median", "Median"), ("ci_low", "CiLow"), ("ci_high", "CiHigh")):
             name = macro_name("ig", model_label(r.model), stat, dataset_label(r.dataset))
@@ -101,13 +114,18 @@ def ig_macros(df: pd.DataFrame) -> dict[str, str]:
 
 
 def ablation_macros(df: pd.DataFrame) -> dict[str, str]:
-    return {
+    """Per dataset, and ``…Avg`` as the plain mean over datasets, of each objective's reduction."""
+    df = df[df["metric"].isin(list(METRIC_PARTS))]
+    out = {
         macro_name(
             "ablation", METRIC_PARTS[r.metric], model_label(r.model), dataset_label(r.dataset)
         ): fmt(r.reduction)
         for r in df.itertuples(index=False)
-        if r.metric in METRIC_PARTS
     }
+    for (metric, model), part in df.groupby(["metric", "model"], sort=True):
+        name = macro_name("ablation", METRIC_PARTS[metric], model_label(model), "Avg")
+        out[name] = fmt(part["reduction"].mean())
+    return out
 
 
 def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
@@ -118,15 +136,60 @@ def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
         stem = ("robust", attack.upper(), model_label(model))
         out[macro_name(*stem, "Clean", dataset_label(data))] = fmt(part["accuracy"].iloc[0])
         out[macro_name(*stem, "End", dataset_label(data))] = fmt(part["accuracy"].iloc[-1])
+    ends = df[df["epsilon"] == df.groupby(keys)["epsilon"].transform("max")]
+    for (model, attack), part in ends.groupby(["model", "attack"], sort=True):
+        out[macro_name("robust", attack.upper(), model_label(model), "End", "Avg")] = fmt(
+            part["accuracy"].mean()
+        )
     if not df.empty:
         out["robustEpsMax"] = fmt(df["epsilon"].max())
     return out
 
 
+def hyperparameter_macros() -> dict[str, str]:
+    """``\\hp…``: the library's training defaults and evaluation constants (SPEC §0, §5)."""
+    from cftrain.evaluation import attribution, protocol, robustness
+    from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
+    from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
+    from cftrain.training_config import TrainingConfig
+
+    train = TrainingConfig()
+    values: dict[tuple[str, ...], object] = {
+        ("lambda", "clf"): train.lambda_clf,
+        ("lambda", "div"): train.lambda_div,
+        ("lambda", "adv"): train.lambda_adv,
+        ("epochs",): train.nepochs,
+        ("lr",): train.lr,
+        ("max", "iter"): train.max_iter,
+        ("step", "size"): train.step_size,
+        ("ae", "epsilon"): train.ae_epsilon,
+        ("lambda", "cost"): train.lambda_cost,
+        ("lambda", "energy"): train.lambda_energy,
+        ("eval", "tau"): protocol.TAU_PLAUSIBILITY,
+        ("eval", "tau", "cost"): protocol.TAU_MUTABILITY,
+        ("eval", "max", "iter"): protocol.EvalSetting(1.0).max_iter,
+        ("eval", "lambdas"): ", ".join(f"{v:g}" for v in protocol.LAMBDA_ENERGIES),
+        ("eval", "num", "lambdas"): len(protocol.LAMBDA_ENERGIES),
+        ("length", "scale"): DEFAULT_LENGTH_SCALE,
+        ("ip", "draws"): DEFAULT_IP_SAMPLES,
+        ("mmd", "subsample"): DEFAULT_SUBSAMPLE,
+        ("pgd", "steps"): robustness.PGD_STEPS,
+        ("pgd", "step", "size"): robustness.PGD_STEP_SIZE,
+        ("eps", "max"): float(robustness.EPSILONS.max()),
+        ("ig", "steps"): attribution.DEFAULT_IG_STEPS,
+        ("ig", "rounds"): attribution.DEFAULT_ROUNDS,
+        ("ig", "sample"): attribution.DEFAULT_SAMPLE_SIZE,
+    }
+    return {
+        macro_name("hp", *parts): v if isinstance(v, str) else f"{v:g}"
+        for parts, v in values.items()
+    }
+
+
 def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str, str]:
     """All result macros of the configured ``experiments`` (see the module docstring)."""
     experiments = list(experiments)
-    out: dict[str, str] = {}
+    out: dict[str, str] = hyperparameter_macros()
     for experiment in experiments:
         out[macro_name("have", experiment)] = ""
 
