@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="report_command")
 
     p = sub.add_parser("build", help="macros file, table fragments and the comparison")
-    _common(p)
+    p.add_argument("--results", default="results")
+    p.add_argument("--datasets-json", required=True, help='{"experiment": ["dataset", ...]}')
     p.add_argument("--out", default="results/paper/generated")
     p.add_argument("--comparison", default="results/comparison")
     p.add_argument("--benchmarks", default="results/benchmarks")
@@ -58,7 +59,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace) -> int:
     config = json.loads(args.config_json)
     report.build_report(
-        args.results, args.experiments, args.out, args.comparison, args.benchmarks, config
+        args.results,
+        json.loads(args.datasets_json),
+        args.out,
+        args.comparison,
+        args.benchmarks,
+        config,
     )
     return 0
 

@@ -30,18 +30,29 @@ def escape(text: object) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in str(text))
 
 
-def tabular(header: Sequence[str], rows: Iterable[Sequence[str]], align: str | None = None) -> str:
-    """A booktabs ``tabular``; ``rows`` are already LaTeX; a row ``None`` is a midrule."""
+def tabular(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str] | None],
+    align: str | None = None,
+    long: bool = False,
+    caption: str = "",
+) -> str:
+    """A booktabs ``tabular`` (``longtable`` with ``long``, for tables that may span pages;
+    ``caption`` = ``"text\\label{…}"`` goes inside it); ``rows`` are already LaTeX; a row
+    ``None`` is a midrule."""
     align = align or "l" + "r" * (len(header) - 1)
-    lines = [
-        f"\\begin{{tabular}}{{{align}}}",
-        r"\toprule",
-        " & ".join(header) + r" \\",
-        r"\midrule",
-    ]
+    env = "longtable" if long else "tabular"
+    head = [r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
+    lines = [f"\\begin{{{env}}}{{{align}}}"]
+    if long:
+        # first page: caption + header; later pages: the header again (label defined once)
+        lines += [f"\\caption{{{caption}}}\\\\"] if caption else []
+        lines += [*head, r"\endfirsthead", *head, r"\endhead"]
+    else:
+        lines += head
     for row in rows:
         lines.append(r"\midrule" if row is None else " & ".join(row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", f"\\end{{{env}}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +164,9 @@ def comparison_tabular(df: pd.DataFrame) -> str:
         ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Sign", "Star"],
         rows,
         align="llllrrcc",
+        long=True,
+        caption="Published cells reproduced in this configuration, next to ours; sign and star:"
+        " whether the sign of the reduction and its significance agree.\\label{tab:comparison}",
     )
 
 
@@ -220,7 +234,7 @@ def defaults_tabular() -> str:
 def config_tabular(config: Mapping) -> str:
     """The resolved workflow configuration, flattened to ``key: value`` rows (appendix)."""
     rows = [[f"\\texttt{{{escape(k)}}}", escape(v)] for k, v in _flatten(config)]
-    return tabular(["Configuration key", "Value"], rows, align="lp{0.55\\linewidth}")
+    return tabular(["Configuration key", "Value"], rows, align="lp{0.55\\linewidth}", long=True)
 
 
 def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:

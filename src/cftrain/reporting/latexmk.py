@@ -27,6 +27,7 @@ _UNDEFINED = re.compile(
     r"(LaTeX Warning: (Reference|Citation) .* undefined"
     r"|LaTeX Warning: There were undefined (references|citations)"
     r"|Package natbib Warning: Citation .* undefined"
+    r"|LaTeX Warning: Label .* multiply defined"
     r"|I didn't find a database entry for .*)"
 )
 

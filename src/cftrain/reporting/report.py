@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
-from cftrain.reporting import compare, compute, latex, tables
+from cftrain.reporting import compare, compute, figures, latex, tables
 from cftrain.reporting.macros import collect_macros, fmt, write_macros
 from cftrain.reporting.names import macro_name
 
@@ -40,14 +40,18 @@ def _needs(experiments: Sequence[str], *keys: str) -> bool:
 
 def build_report(
     results: str | Path,
-    experiments: Sequence[str],
+    datasets: Mapping[str, Sequence[str]],
     out_dir: str | Path,
     comparison_dir: str | Path,
     benchmarks: str | Path,
     config: Mapping | None = None,
 ) -> list[Path]:
-    """Write the macros, table fragments and comparison; returns the paths written."""
-    experiments = list(experiments)
+    """Write the macros, table fragments and comparison; returns the paths written.
+
+    datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
+    figures drawn for it (:func:`cftrain.reporting.figures.expected`).
+    """
+    experiments = list(datasets)
     out = Path(out_dir)
     written: list[Path] = []
 
@@ -91,6 +95,8 @@ def build_report(
     macros |= comparison_macros(comparison)
     macros["wallTimeTotalMinutes"] = fmt(walls["total_seconds"].sum() / 60.0, 1)
     macros["wallTimeJobs"] = str(int(walls["jobs"].sum()))
+    for name in figures.expected(datasets):
+        macros[macro_name("have", "fig", name)] = ""
     macros["experimentsRun"] = ", ".join(latex.escape(e) for e in experiments)
     source = f"{results} (experiments: {', '.join(experiments)})"
     written.append(write_macros(out / "macros.tex", macros, source))
