@@ -1,8 +1,8 @@
 """Our wall times per workflow stage next to the reference's reported cluster times (SPEC §8).
 
-Snakemake's ``benchmark:`` files (``results/benchmarks/<rule>/<wildcards>.tsv``, CONTRACT)
-hold one row per job with its wall time ``s`` in seconds; summing them per rule gives the
-CPU-side cost of a stage however many jobs ran side by side.
+Ours come from the workflow's ``results/tables/wall_times.csv`` (per rule: jobs and the sum,
+mean and max of the wall seconds in Snakemake's benchmark files); the reference's are data
+(``compute_reported.csv`` in this package).
 """
 
 from __future__ import annotations
@@ -12,37 +12,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from cftrain.reporting.macros import fmt
+from cftrain.reporting.names import macro_name
 
-def wall_times(benchmarks: str | Path) -> pd.DataFrame:
-    """Per rule: number of jobs, total, mean and max wall seconds, and max RSS (MB).
+WALL_COLUMNS = ("rule", "jobs", "total_seconds", "mean_seconds", "max_seconds")
 
-    Rules are the first directory level under ``benchmarks``; an empty or missing folder
-    gives an empty table (no job was benchmarked yet).
-    """
-    root = Path(benchmarks)
-    rows = []
-    for path in sorted(root.glob("*/**/*.tsv")):
-        bench = pd.read_csv(path, sep="\t")
-        if "s" not in bench.columns:
-            raise ValueError(f"{path}: not a Snakemake benchmark file (no column 's')")
-        rule = path.relative_to(root).parts[0]
-        rss = bench["max_rss"] if "max_rss" in bench.columns else pd.Series([float("nan")])
-        rows.append({"rule": rule, "seconds": float(bench["s"].mean()), "max_rss": rss.max()})
-    columns = ["rule", "jobs", "total_seconds", "mean_seconds", "max_seconds", "max_rss_mb"]
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    df = pd.DataFrame(rows)
-    grouped = df.groupby("rule", sort=True)
-    out = pd.DataFrame(
-        {
-            "jobs": grouped.size(),
-            "total_seconds": grouped["seconds"].sum(),
-            "mean_seconds": grouped["seconds"].mean(),
-            "max_seconds": grouped["seconds"].max(),
-            "max_rss_mb": pd.to_numeric(grouped["max_rss"].max(), errors="coerce"),
-        }
-    ).reset_index()
-    return out[columns]
+
+def read_wall_times(path: str | Path) -> pd.DataFrame:
+    """The per-rule wall-time table, checked for the columns the report uses."""
+    df = pd.read_csv(path)
+    missing = [c for c in WALL_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(WALL_COLUMNS)}")
+    return df
+
+
+def wall_time_macros(df: pd.DataFrame) -> dict[str, str]:
+    """``\\\\wallTime<Rule>Minutes`` per rule, the total, and the number of jobs."""
+    out = {
+        macro_name("wall", "time", str(r.rule), "minutes"): fmt(r.total_seconds / 60.0, 1)
+        for r in df.itertuples(index=False)
+    }
+    out["wallTimeTotalMinutes"] = fmt(df["total_seconds"].sum() / 60.0, 1)
+    out["wallTimeJobs"] = str(int(df["jobs"].sum()))
+    return out
 
 
 def reported_compute() -> pd.DataFrame:

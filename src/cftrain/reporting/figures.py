@@ -25,6 +25,8 @@ class Figure:
     dataset: str | None = None  # … and, if set, runs this dataset
 
 
+GRID_EXPERIMENTS = ("gen_params", "penalties", "training_params", "tune", "tune_lr")  # SPEC §7
+
 FIGURES: dict[str, Figure] = {
     "main_reductions": Figure("main_results", "single"),
     "cost_reductions": Figure("main_results", "mutability"),
@@ -36,6 +38,22 @@ FIGURES: dict[str, Figure] = {
     "initial_grid_heatmap": Figure("initial_grid", "initial_grid"),
     "mnist_counterfactuals": Figure("mnist", "mutability", "mnist"),
     "mnist_ig": Figure("mnist", "mutability", "mnist"),
+    **{f"grid_{e}": Figure("grids", e) for e in GRID_EXPERIMENTS},
+}
+# the aggregated tables each notebook reads (keys of cftrain.reporting.tables.SOURCES)
+NOTEBOOK_TABLES: dict[str, tuple[str, ...]] = {
+    "main_results": (
+        "main_ip",
+        "main_cost",
+        "costs_unconstrained",
+        "validity_unconstrained",
+        "validity_constrained",
+        "ig",
+    ),
+    "ablation": ("ablation", "robustness"),
+    "initial_grid": ("initial_grid",),
+    "mnist": (),
+    "grids": (),
 }
 NOTEBOOKS = tuple(dict.fromkeys(f.notebook for f in FIGURES.values()))
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from cftrain.atomic import atomic_path
 from cftrain.reporting import compare, compute, figures, latex, tables
-from cftrain.reporting.macros import collect_macros, fmt, write_macros
+from cftrain.reporting.macros import collect_macros, write_macros
 from cftrain.reporting.names import macro_name
 
 GENERATED = (
@@ -43,7 +43,7 @@ def build_report(
     datasets: Mapping[str, Sequence[str]],
     out_dir: str | Path,
     comparison_dir: str | Path,
-    benchmarks: str | Path,
+    wall_times: str | Path,
     config: Mapping | None = None,
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
@@ -84,7 +84,7 @@ def build_report(
     comparison_tex = latex.comparison_tabular(comparison)
     written.append(latex.write(Path(comparison_dir) / "comparison.tex", comparison_tex))
     put("comparison_table.tex", comparison_tex)
-    walls = compute.wall_times(benchmarks)
+    walls = compute.read_wall_times(wall_times)
     put("wall_times_table.tex", latex.wall_time_tabular(walls))
     put("reported_compute_table.tex", latex.reported_compute_tabular(compute.reported_compute()))
     put("final_hyperparameters_table.tex", latex.final_hyperparameters_tabular())
@@ -93,8 +93,7 @@ def build_report(
 
     macros = collect_macros(results, experiments)
     macros |= comparison_macros(comparison)
-    macros["wallTimeTotalMinutes"] = fmt(walls["total_seconds"].sum() / 60.0, 1)
-    macros["wallTimeJobs"] = str(int(walls["jobs"].sum()))
+    macros |= compute.wall_time_macros(walls)
     for name in figures.expected(datasets):
         macros[macro_name("have", "fig", name)] = ""
     macros["experimentsRun"] = ", ".join(latex.escape(e) for e in experiments)

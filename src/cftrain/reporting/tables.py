@@ -26,7 +26,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     "ablation": ("ablation", "ablation"),  # SPEC §6.7
     "robustness": ("ablation", "robustness"),  # SPEC §6.8
     "initial_grid": ("initial_grid", "initial_grid"),  # SPEC §2.7
+    "accuracy_single": ("single", "accuracy"),  # clean test accuracy (SPEC §5.4)
 }
+WALL_TIMES = "tables/wall_times.csv"  # results/tables/wall_times.csv: per-rule benchmark sums
 
 
 def table_path(results: str | Path, experiment: str, name: str) -> Path:
@@ -40,8 +42,11 @@ def required_inputs(results: str | Path, experiments: Iterable[str]) -> list[Pat
     return sorted(paths)
 
 
-def load(results: str | Path, key: str, experiments: Iterable[str]) -> pd.DataFrame | None:
-    """Table ``key`` of :data:`SOURCES`, or None when its experiment is not configured.
+def load(
+    results: str | Path, key: str, experiments: Iterable[str], all_rows: bool = False
+) -> pd.DataFrame | None:
+    """Table ``key`` of :data:`SOURCES` (only :func:`paper_rows` unless ``all_rows``), or None
+    when its experiment is not configured.
 
     Raises FileNotFoundError naming the file when the experiment is configured but the
     table is missing (a broken run must not silently drop a section).
@@ -55,7 +60,22 @@ def load(results: str | Path, key: str, experiments: Iterable[str]) -> pd.DataFr
             f"{path}: table {name!r} of experiment {experiment!r} is missing; "
             "run the workflow's aggregate rule first"
         )
-    return pd.read_csv(path)
+    df = pd.read_csv(path)
+    return df if all_rows else paper_rows(df)
+
+
+PAPER_PROTOCOL = "ecco"  # the paper's evaluation generator (SPEC §5.2)
+
+
+def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows the paper reports: the first training seed (the paper trained one model per
+    setting; more seeds are issue 17's study) and the paper's ECCo evaluation protocol where a
+    table holds several."""
+    if "seed" in df.columns and df["seed"].notna().any():
+        df = df[df["seed"] == df["seed"].min()]
+    if "protocol" in df.columns and (df["protocol"] == PAPER_PROTOCOL).any():
+        df = df[df["protocol"] == PAPER_PROTOCOL]
+    return df.reset_index(drop=True)
 
 
 def dataset_sorted(df: pd.DataFrame, column: str = "dataset") -> pd.DataFrame:

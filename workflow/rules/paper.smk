@@ -1,0 +1,65 @@
+# The paper (issue 15): `report` writes the macros file, the table fragments and the
+# comparison with the published numbers from the aggregated tables; `paper` runs latexmk on
+# paper/paper.tex and fails on undefined references or citations.
+import glob
+
+from cftrain.reporting import report as paper_report
+
+GENERATED_DIR = "results/paper/generated"
+PAPER_SOURCES = sorted(
+    ["paper/paper.tex", "paper/notation.tex", "paper/references.bib"]
+    + glob.glob("paper/sections/*.tex")
+)
+# what the appendix shows of the configuration: the scale and each experiment's resolved spec
+APPENDIX_CONFIG = json.dumps(
+    {"scale": config.get("scale"), **{n: e.spec for n, e in EXPERIMENTS.items()}},
+    sort_keys=True,
+    default=str,
+)
+
+PAPER_TARGETS = ["results/paper/paper.pdf"]
+
+
+rule report:
+    input:
+        tables=report_tables.required_inputs("results", EXPERIMENTS),
+        wall_times="results/tables/wall_times.csv",
+    output:
+        generated=[f"{GENERATED_DIR}/{name}" for name in paper_report.GENERATED],
+        comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
+    params:
+        datasets=RUN_DATASETS_JSON,
+        config=APPENDIX_CONFIG,
+    log:
+        "results/logs/report.log",
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    conda:
+        "../../envs/cftrain.yaml"
+    shell:
+        "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
+        " --out " + GENERATED_DIR + " --comparison results/comparison"
+        " --wall-times {input.wall_times} > {log} 2>&1"
+
+
+rule paper:
+    input:
+        sources=PAPER_SOURCES,
+        generated=rules.report.output.generated,
+        figures=[f for f in FIGURE_TARGETS if f.endswith(".pdf")],
+    output:
+        "results/paper/paper.pdf",
+    log:
+        "results/logs/paper.log",
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    conda:
+        "../../envs/cftrain.yaml"
+    shell:
+        "cftrain report paper --tex paper/paper.tex --out {output}"
+        " --build-dir results/paper/build --search " + GENERATED_DIR + " results/figures"
+        " > {log} 2>&1"
