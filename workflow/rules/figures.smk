@@ -30,9 +30,9 @@ def mnist_models(wildcards):
     """The MNIST models of `mutability` (first seed: the paper's) and the processed data."""
     exp = EXPERIMENTS["mutability"]
     seed = min(exp.seeds)
-    return [f"{model_dir(exp.name, 'mnist', c.id, seed)}/model.pt" for c in exp.cells] + [
-        "results/data/mnist.json"
-    ]
+    return [
+        f"{model_dir(exp.name, 'mnist', c.id, seed)}/model.pt" for c in exp.cells
+    ] + ["results/data/mnist.json"]
 
 
 def grid_tables(wildcards):
@@ -59,16 +59,16 @@ if notebook_figures("main_results"):
         output:
             figures=notebook_figures("main_results"),
             executed="results/notebooks/main_results.ipynb",
-        params:
-            datasets=RUN_DATASETS_JSON,
         log:
             "results/logs/figures/main_results.log",
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             runtime=15,
             mem_mb=4000,
-        conda:
-            "../../envs/cftrain.yaml"
+        params:
+            datasets=RUN_DATASETS_JSON,
         shell:
             NOTEBOOK_SHELL
 
@@ -82,16 +82,16 @@ if notebook_figures("ablation"):
         output:
             figures=notebook_figures("ablation"),
             executed="results/notebooks/ablation.ipynb",
-        params:
-            datasets=RUN_DATASETS_JSON,
         log:
             "results/logs/figures/ablation.log",
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             runtime=15,
             mem_mb=4000,
-        conda:
-            "../../envs/cftrain.yaml"
+        params:
+            datasets=RUN_DATASETS_JSON,
         shell:
             NOTEBOOK_SHELL
 
@@ -105,16 +105,16 @@ if notebook_figures("initial_grid"):
         output:
             figures=notebook_figures("initial_grid"),
             executed="results/notebooks/initial_grid.ipynb",
-        params:
-            datasets=RUN_DATASETS_JSON,
         log:
             "results/logs/figures/initial_grid.log",
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             runtime=15,
             mem_mb=4000,
-        conda:
-            "../../envs/cftrain.yaml"
+        params:
+            datasets=RUN_DATASETS_JSON,
         shell:
             NOTEBOOK_SHELL
 
@@ -128,16 +128,16 @@ if notebook_figures("mnist"):
         output:
             figures=notebook_figures("mnist"),
             executed="results/notebooks/mnist.ipynb",
-        params:
-            datasets=RUN_DATASETS_JSON,
         log:
             "results/logs/figures/mnist.log",
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             runtime=30,
             mem_mb=8000,
-        conda:
-            "../../envs/cftrain.yaml"
+        params:
+            datasets=RUN_DATASETS_JSON,
         shell:
             NOTEBOOK_SHELL
 
@@ -151,15 +151,15 @@ if notebook_figures("grids"):
         output:
             figures=notebook_figures("grids"),
             executed="results/notebooks/grids.ipynb",
-        params:
-            datasets=RUN_DATASETS_JSON,
         log:
             "results/logs/figures/grids.log",
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             runtime=15,
             mem_mb=4000,
-        conda:
-            "../../envs/cftrain.yaml"
+        params:
+            datasets=RUN_DATASETS_JSON,
         shell:
             NOTEBOOK_SHELL

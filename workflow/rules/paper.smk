@@ -27,17 +27,17 @@ rule report:
     output:
         generated=[f"{GENERATED_DIR}/{name}" for name in paper_report.GENERATED],
         comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
-    params:
-        datasets=RUN_DATASETS_JSON,
-        config=APPENDIX_CONFIG,
     log:
         "results/logs/report.log",
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
-    conda:
-        "../../envs/cftrain.yaml"
+    params:
+        datasets=RUN_DATASETS_JSON,
+        config=APPENDIX_CONFIG,
     shell:
         "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
         " --out " + GENERATED_DIR + " --comparison results/comparison"
@@ -53,13 +53,15 @@ rule paper:
         "results/paper/paper.pdf",
     log:
         "results/logs/paper.log",
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
-    conda:
-        "../../envs/cftrain.yaml"
     shell:
         "cftrain report paper --tex paper/paper.tex --out {output}"
-        " --build-dir results/paper/build --search " + GENERATED_DIR + " results/figures"
+        " --build-dir results/paper/build --search "
+        + GENERATED_DIR
+        + " results/figures"
         " > {log} 2>&1"
