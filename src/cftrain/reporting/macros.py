@@ -165,6 +165,7 @@ def hyperparameter_macros() -> dict[str, str]:
         ("ae", "epsilon"): train.ae_epsilon,
         ("lambda", "cost"): train.lambda_cost,
         ("lambda", "energy"): train.lambda_energy,
+        ("eval", "lambda", "cost"): protocol.EvalSetting(1.0).lambda_cost,
         ("eval", "tau"): protocol.TAU_PLAUSIBILITY,
         ("eval", "tau", "cost"): protocol.TAU_MUTABILITY,
         ("eval", "max", "iter"): protocol.EvalSetting(1.0).max_iter,
