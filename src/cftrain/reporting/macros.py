@@ -187,6 +187,17 @@ def hyperparameter_macros() -> dict[str, str]:
     }
 
 
+def accuracy_macros(df: pd.DataFrame) -> dict[str, str]:
+    """``\\accuracy<Model><Data>`` (clean test accuracy) and ``…Avg`` over datasets."""
+    out = {
+        macro_name("accuracy", model_label(r.model), dataset_label(r.dataset)): fmt(r.accuracy)
+        for r in df.itertuples(index=False)
+    }
+    for model, part in df.groupby("model", sort=True):
+        out[macro_name("accuracy", model_label(model), "Avg")] = fmt(part["accuracy"].mean())
+    return out
+
+
 def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str, str]:
     """All result macros of the configured ``experiments`` (see the module docstring)."""
     experiments = list(experiments)
@@ -213,6 +224,8 @@ def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str,
         out |= ablation_macros(df)
     if (df := get("robustness")) is not None:
         out |= robustness_macros(df)
+    if (df := get("accuracy_single")) is not None:
+        out |= accuracy_macros(df)
     return out
 
 
