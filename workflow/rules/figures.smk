@@ -3,61 +3,33 @@
 # the log. Which figures a configuration draws is decided once, in
 # cftrain.reporting.figures.FIGURES, for both the DAG and the notebooks.
 from cftrain.reporting import figures as figure_registry
-from cftrain.reporting import tables as report_tables
 
-FIGURES_DIR = "results/figures"
 RUN_DATASETS = {name: e.datasets for name, e in EXPERIMENTS.items()}
 RUN_DATASETS_JSON = json.dumps(RUN_DATASETS, sort_keys=True)
-
-
-def notebook_figures(notebook):
-    names = figure_registry.expected(RUN_DATASETS, notebook)
-    return [str(p) for p in figure_registry.figure_paths(FIGURES_DIR, names)]
-
-
-def notebook_tables(notebook):
-    """The aggregated CSVs a notebook reads, for the experiments that are configured."""
-    keys = figure_registry.NOTEBOOK_TABLES[notebook]
-    paths = {
-        str(report_tables.table_path("results", *report_tables.SOURCES[k]))
-        for k in keys
-        if report_tables.SOURCES[k][0] in EXPERIMENTS
-    }
-    return sorted(paths)
-
-
-def mnist_models(wildcards):
-    """The MNIST models of `mutability` (first seed: the paper's) and the processed data."""
-    exp = EXPERIMENTS["mutability"]
-    seed = min(exp.seeds)
-    return [
-        f"{model_dir(exp.name, 'mnist', c.id, seed)}/model.pt" for c in exp.cells
-    ] + ["results/data/mnist.json"]
-
-
-def grid_tables(wildcards):
-    return [
-        f"results/{e}/tables/grid.csv"
-        for e in figure_registry.GRID_EXPERIMENTS
-        if e in EXPERIMENTS
-    ]
-
-
-FIGURE_TARGETS = [f for nb in figure_registry.NOTEBOOKS for f in notebook_figures(nb)]
+NOTEBOOK_FIGURES = figure_registry.rule_outputs(RUN_DATASETS)
+NOTEBOOK_TABLES = figure_registry.rule_tables(RUN_DATASETS)
+FIGURE_TARGETS = [path for paths in NOTEBOOK_FIGURES.values() for path in paths]
+# the MNIST images use the `mutability` models at their first seed (the paper's) and the data
+MNIST_INPUTS = [
+    f"results/mutability/mnist/{cell.id}/seed{min(exp.seeds)}/model.pt"
+    for name, exp in EXPERIMENTS.items()
+    if name == "mutability"
+    for cell in exp.cells
+] + ["results/data/mnist.json"]
 NOTEBOOK_SHELL = (
     "cftrain report notebook {input.notebook} --datasets-json {params.datasets:q}"
-    " --figures-dir " + FIGURES_DIR + " --executed {output.executed} > {log} 2>&1"
+    " --figures-dir results/figures --executed {output.executed} > {log} 2>&1"
 )
 
 
-if notebook_figures("main_results"):
+if "main_results" in NOTEBOOK_FIGURES:
 
     rule figures_main_results:
         input:
             notebook="paper/notebooks/main_results.py",
-            tables=notebook_tables("main_results"),
+            tables=NOTEBOOK_TABLES["main_results"],
         output:
-            figures=notebook_figures("main_results"),
+            figures=NOTEBOOK_FIGURES["main_results"],
             executed="results/notebooks/main_results.ipynb",
         log:
             "results/logs/figures/main_results.log",
@@ -73,14 +45,14 @@ if notebook_figures("main_results"):
             NOTEBOOK_SHELL
 
 
-if notebook_figures("ablation"):
+if "ablation" in NOTEBOOK_FIGURES:
 
     rule figures_ablation:
         input:
             notebook="paper/notebooks/ablation.py",
-            tables=notebook_tables("ablation"),
+            tables=NOTEBOOK_TABLES["ablation"],
         output:
-            figures=notebook_figures("ablation"),
+            figures=NOTEBOOK_FIGURES["ablation"],
             executed="results/notebooks/ablation.ipynb",
         log:
             "results/logs/figures/ablation.log",
@@ -96,14 +68,14 @@ if notebook_figures("ablation"):
             NOTEBOOK_SHELL
 
 
-if notebook_figures("initial_grid"):
+if "initial_grid" in NOTEBOOK_FIGURES:
 
     rule figures_initial_grid:
         input:
             notebook="paper/notebooks/initial_grid.py",
-            tables=notebook_tables("initial_grid"),
+            tables=NOTEBOOK_TABLES["initial_grid"],
         output:
-            figures=notebook_figures("initial_grid"),
+            figures=NOTEBOOK_FIGURES["initial_grid"],
             executed="results/notebooks/initial_grid.ipynb",
         log:
             "results/logs/figures/initial_grid.log",
@@ -119,14 +91,14 @@ if notebook_figures("initial_grid"):
             NOTEBOOK_SHELL
 
 
-if notebook_figures("mnist"):
+if "mnist" in NOTEBOOK_FIGURES:
 
     rule figures_mnist:
         input:
             notebook="paper/notebooks/mnist.py",
-            models=mnist_models,
+            models=MNIST_INPUTS,
         output:
-            figures=notebook_figures("mnist"),
+            figures=NOTEBOOK_FIGURES["mnist"],
             executed="results/notebooks/mnist.ipynb",
         log:
             "results/logs/figures/mnist.log",
@@ -142,14 +114,14 @@ if notebook_figures("mnist"):
             NOTEBOOK_SHELL
 
 
-if notebook_figures("grids"):
+if "grids" in NOTEBOOK_FIGURES:
 
     rule figures_grids:
         input:
             notebook="paper/notebooks/grids.py",
-            tables=grid_tables,
+            tables=NOTEBOOK_TABLES["grids"],
         output:
-            figures=notebook_figures("grids"),
+            figures=NOTEBOOK_FIGURES["grids"],
             executed="results/notebooks/grids.ipynb",
         log:
             "results/logs/figures/grids.log",

@@ -5,10 +5,13 @@ import glob
 
 from cftrain.reporting import report as paper_report
 
-GENERATED_DIR = "results/paper/generated"
 PAPER_SOURCES = sorted(
-    ["paper/paper.tex", "paper/notation.tex", "paper/references.bib"]
-    + glob.glob("paper/sections/*.tex")
+    [
+        "paper/paper.tex",
+        "paper/notation.tex",
+        "paper/references.bib",
+        *glob.glob("paper/sections/*.tex"),
+    ]
 )
 # what the appendix shows of the configuration: the scale and each experiment's resolved spec
 APPENDIX_CONFIG = json.dumps(
@@ -22,10 +25,10 @@ PAPER_TARGETS = ["results/paper/paper.pdf"]
 
 rule report:
     input:
-        tables=report_tables.required_inputs("results", EXPERIMENTS),
+        tables=paper_report.required_inputs("results", EXPERIMENTS),
         wall_times="results/tables/wall_times.csv",
     output:
-        generated=[f"{GENERATED_DIR}/{name}" for name in paper_report.GENERATED],
+        generated=[f"results/paper/generated/{name}" for name in paper_report.GENERATED],
         comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
     log:
         "results/logs/report.log",
@@ -40,7 +43,7 @@ rule report:
         config=APPENDIX_CONFIG,
     shell:
         "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
-        " --out " + GENERATED_DIR + " --comparison results/comparison"
+        " --out results/paper/generated --comparison results/comparison"
         " --wall-times {input.wall_times} > {log} 2>&1"
 
 
@@ -61,7 +64,5 @@ rule paper:
         mem_mb=2000,
     shell:
         "cftrain report paper --tex paper/paper.tex --out {output}"
-        " --build-dir results/paper/build --search "
-        + GENERATED_DIR
-        + " results/figures"
+        " --build-dir results/paper/build --search results/paper/generated results/figures"
         " > {log} 2>&1"

@@ -71,6 +71,34 @@ def expected(datasets: Mapping[str, Iterable[str]], notebook: str | None = None)
     ]
 
 
+def rule_outputs(
+    datasets: Mapping[str, Iterable[str]], out_dir: str = "results/figures"
+) -> dict[str, list[str]]:
+    """notebook → the figure files its workflow rule declares (only notebooks with figures)."""
+    out = {nb: [str(p) for p in figure_paths(out_dir, expected(datasets, nb))] for nb in NOTEBOOKS}
+    return {nb: paths for nb, paths in out.items() if paths}
+
+
+def rule_tables(datasets: Mapping[str, Iterable[str]], results: str = "results") -> dict:
+    """notebook → the aggregated CSVs it reads for the configured experiments (rule inputs)."""
+    from cftrain.reporting import tables
+
+    runs = set(datasets)
+    out = {}
+    for nb, keys in NOTEBOOK_TABLES.items():
+        paths = {
+            str(tables.table_path(results, *tables.SOURCES[k]))
+            for k in keys
+            if tables.SOURCES[k][0] in runs
+        }
+        if nb == "grids":
+            paths |= {
+                str(tables.table_path(results, e, "grid")) for e in GRID_EXPERIMENTS if e in runs
+            }
+        out[nb] = sorted(paths)
+    return out
+
+
 def figure_paths(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
     return [Path(out_dir) / f"{name}.{ext}" for name in names for ext in FORMATS]
 

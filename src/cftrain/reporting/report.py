@@ -31,6 +31,7 @@ GENERATED = (
     "defaults_table.tex",
     "config_table.tex",
 )
+required_inputs = tables.required_inputs  # the aggregated CSVs the report rule reads
 NOT_RUN = "\\emph{Not run in this configuration.}\n"
 
 
