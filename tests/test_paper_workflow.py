@@ -40,7 +40,10 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the workflow after one complete smoke run (shared across xdist workers)."""
-    base = tmp_path_factory.getbasetemp().parent / "paper-smoke"
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' temp dirs share this run's parent
+        root = root.parent
+    base = root / "paper-smoke"
     with FileLock(str(base) + ".lock"):
         done = base / "done"
         if not done.exists():

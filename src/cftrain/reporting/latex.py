@@ -23,11 +23,37 @@ from cftrain.reporting.macros import MISSING, SIG_MARK, fmt
 from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
 from cftrain.training_config import FINAL_HYPERPARAMETERS, TrainingConfig
 
-_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$"}
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    # non-ASCII characters of config values and descriptions (pdflatex has no Greek in text)
+    "λ": r"$\lambda$",
+    "τ": r"$\tau$",
+    "ε": r"$\varepsilon$",
+    "φ": r"$\phi$",
+    "σ": r"$\sigma$",
+    "×": r"$\times$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "→": r"$\rightarrow$",
+    "±": r"$\pm$",
+    "–": "--",
+    "—": "---",
+    "§": r"\S{}",
+}
 
 
 def escape(text: object) -> str:
-    return "".join(_ESCAPES.get(ch, ch) for ch in str(text))
+    """LaTeX-safe text; other non-ASCII characters become ``?`` so pdflatex never stops."""
+    return "".join(_ESCAPES.get(ch, ch if ch.isascii() else "?") for ch in str(text))
 
 
 def tabular(
@@ -238,9 +264,12 @@ def config_tabular(config: Mapping) -> str:
 
 
 def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """``key.sub: value`` rows; descriptions (prose, not settings) are left out."""
     if isinstance(value, Mapping):
         out: list[tuple[str, str]] = []
         for key in value:
+            if key == "description":
+                continue
             out += _flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
         return out
     if isinstance(value, list | tuple):

@@ -47,6 +47,16 @@ def check_log(*logs: str | Path) -> list[str]:
     return bad
 
 
+def first_error(log: Path, proc: subprocess.CompletedProcess) -> str:
+    """The first LaTeX error of the log (``file:line: …`` with -file-line-error, or ``! …``)
+    with the lines that follow it; latexmk's own output if the log has none."""
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    for i, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^\S+\.(tex|sty|cls|bbl):\d+: ", line):
+            return "\n".join(lines[i : i + 8])
+    return "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+
+
 def build_pdf(
     tex: str | Path, out: str | Path, search_path: Sequence[str | Path], build_dir: str | Path
 ) -> Path:
@@ -71,8 +81,7 @@ def build_pdf(
     proc = subprocess.run(cmd, env=env, cwd=tex.parent, capture_output=True, text=True)
     log = build / f"{tex.stem}.log"
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        raise PaperBuildError(f"latexmk failed on {tex} (log: {log}):\n{tail}")
+        raise PaperBuildError(f"latexmk failed on {tex} (log: {log}):\n{first_error(log, proc)}")
     bad = check_log(log, build / f"{tex.stem}.blg")
     if bad:
         raise PaperBuildError(f"{tex}: undefined references or citations:\n" + "\n".join(bad))

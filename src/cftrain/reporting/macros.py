@@ -235,7 +235,10 @@ def render(macros: Mapping[str, str], source: str) -> str:
     for name in sorted(macros):
         if not name.isalpha():
             raise ValueError(f"macro name {name!r} is not letters only")
-        lines.append(f"\\newcommand{{\\{name}}}{{{macros[name]}}}")
+        value = macros[name]
+        if value.startswith("-") and value != MISSING:  # keep a negative number on one line
+            value = f"\\mbox{{{value}}}"
+        lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
     return "\n".join(lines) + "\n"
 
 
