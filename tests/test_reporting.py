@@ -235,3 +235,15 @@ def test_paper_sources_have_no_hand_typed_numbers():
     sources = sorted(PAPER.rglob("*.tex"))
     assert len(sources) > 5
     assert scan(sources) == []
+
+
+def test_missing_latex_names_the_packages_to_install(monkeypatch, tmp_path: Path):
+    from cftrain.reporting import latexmk
+
+    monkeypatch.setattr(latexmk.shutil, "which", lambda name: None)
+    with pytest.raises(latexmk.PaperBuildError) as err:
+        latexmk.build_pdf(PAPER / "paper.tex", tmp_path / "p.pdf", [], tmp_path / "build")
+    message = str(err.value)
+    for package in ("latexmk", "texlive-latex-base", "texlive-latex-recommended"):
+        assert package in message
+    assert ".ci/install-tex.sh" in message
