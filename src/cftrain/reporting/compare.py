@@ -107,7 +107,8 @@ def _robustness_points(df: pd.DataFrame) -> pd.DataFrame:
 def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
     """One row per published cell: published value, ours, difference, sign and star agreement.
 
-    ``sign_agrees`` compares signs of reductions (main, cost, ablation tables only);
+    ``sign_agrees`` compares signs of reductions (main, cost, ablation tables only; not where
+    the published value is 0);
     ``star_agrees`` compares significance where both have a star column.
     """
     pub = published().rename(
@@ -121,6 +122,7 @@ def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
             out[column] = np.nan
     out["difference"] = out["ours"] - out["published"]
     signed = out["table"].isin(["main", "costs_unconstrained", "ablation"]) & out["ours"].notna()
+    signed &= out["published"] != 0  # a published ≈0 (read off a bar chart) has no sign
     out["sign_agrees"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     out.loc[signed, "sign_agrees"] = np.sign(out.loc[signed, "ours"]) == np.sign(
         out.loc[signed, "published"]
