@@ -169,13 +169,29 @@ TABLES: dict[str, tuple[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.Data
 }
 
 
-def build_table(name: str, paths: Sequence[str | Path], options: Mapping[str, Any]) -> pd.DataFrame:
-    """Table ``name`` from its input files (parquet for CE tables, CSV otherwise)."""
-    if name not in TABLES:
-        raise ValueError(f"table={name!r}; expected one of {sorted(TABLES)}")
-    kind, builder = TABLES[name]
-    frame = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
-    return _order(builder(frame, options), options.get("datasets"))
+def aggregate(
+    names: Sequence[str],
+    inputs: Mapping[str, Sequence[str | Path]],
+    options: Mapping[str, Any],
+    out_dir: str | Path,
+) -> list[Path]:
+    """Tables ``names`` of one experiment from its stage outputs (``inputs``: kind → files)
+    → ``<out_dir>/<name>.csv`` and ``.tex``; each input kind is read once."""
+    unknown = sorted(set(names) - set(TABLES))
+    if unknown:
+        raise ValueError(f"tables {unknown}; expected names in {sorted(TABLES)}")
+    frames: dict[str, pd.DataFrame] = {}
+    written: list[Path] = []
+    for name in names:
+        kind, builder = TABLES[name]
+        if kind not in frames:
+            paths = inputs.get(kind) or []
+            if not paths:
+                raise ValueError(f"table {name!r} needs {kind} files; none were given")
+            frames[kind] = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
+        tidy = _order(builder(frames[kind], options), options.get("datasets"))
+        written += write_table(name, tidy, Path(out_dir) / name)
+    return written
 
 
 def _pm(value: float, spread: float, star: bool = False) -> str:
