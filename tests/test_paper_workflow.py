@@ -19,8 +19,9 @@ from cftrain import config as cfg
 from cftrain.reporting import figures, tables
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "paper", "envs", "profiles")
+DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
 SMOKE = ("--config", "scale=smoke")
+TIMEOUT_S = 1800  # a loaded 2-core machine
 
 
 def _env() -> dict[str, str]:
@@ -28,36 +29,37 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    env.setdefault("CFTRAIN_DATA_MIRROR", str(DATA_MIRROR))
     env.setdefault("OMP_NUM_THREADS", "1")
+    env.pop("CFTRAIN_DATA_DIR", None)
     return env
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *SMOKE, *args]
-    return subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, text=True)
+    """The repository's Snakefile run in ``workdir`` (nothing is written into the checkout)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+    cmd += ["--directory", str(workdir), "--cores", "2", *SMOKE, *args]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the workflow after one complete smoke run (shared across xdist workers)."""
+def smoke(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working directory of a complete smoke run: the workflow tests' run when their
+    ``smoke_runs`` fixture is shared (conftest), else one of our own, shared by xdist workers."""
+    try:
+        return request.getfixturevalue("smoke_runs")["a"]
+    except pytest.FixtureLookupError:
+        pass
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' temp dirs share this run's parent
         root = root.parent
     base = root / "paper-smoke"
     with FileLock(str(base) + ".lock"):
-        done = base / "done"
-        if not done.exists():
-            shutil.rmtree(base, ignore_errors=True)
-            for name in WORKFLOW_FILES:
-                src = ROOT / name
-                if src.is_dir():
-                    shutil.copytree(src, base / name)
-                elif src.exists():
-                    base.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(src, base / name)
+        if not (base / "done").exists():
+            base.mkdir(parents=True, exist_ok=True)
             proc = _snakemake(base)
             assert proc.returncode == 0, proc.stderr[-5000:]
-            done.touch()
+            (base / "done").touch()
     return base
 
 
@@ -65,10 +67,10 @@ def _pdf_text(pdf: Path) -> str:
     return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
 
 
-def _smoke_datasets(workdir: Path) -> dict[str, list[str]]:
+def _smoke_datasets() -> dict[str, list[str]]:
     """experiment → datasets of the smoke configuration, resolved as the Snakefile does."""
-    conf = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
-    _, experiments = cfg.resolve({**conf, "scale": "smoke"}, workdir)
+    conf = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    _, experiments = cfg.resolve({**conf, "scale": "smoke"}, ROOT)
     return {name: e.datasets for name, e in experiments.items()}
 
 
@@ -86,7 +88,7 @@ def test_smoke_pdf_has_pages_and_the_main_table_numbers(smoke: Path):
 
 
 def test_every_input_and_figure_of_the_paper_exists(smoke: Path):
-    sources = sorted((smoke / "paper").rglob("*.tex"))
+    sources = sorted((ROOT / "paper").rglob("*.tex"))
     generated = smoke / "results" / "paper" / "generated"
     figdir = smoke / "results" / "figures"
     text = "\n".join(p.read_text() for p in sources)
@@ -94,9 +96,9 @@ def test_every_input_and_figure_of_the_paper_exists(smoke: Path):
     assert inputs
     for name in inputs:
         stem = name if name.endswith(".tex") else f"{name}.tex"
-        assert (smoke / "paper" / stem).is_file() or (generated / stem).is_file(), name
+        assert (ROOT / "paper" / stem).is_file() or (generated / stem).is_file(), name
     graphics = set(re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}", text))
-    expected = set(figures.expected(_smoke_datasets(smoke)))
+    expected = set(figures.expected(_smoke_datasets()))
     assert expected, "the smoke configuration draws figures"
     # every figure the DAG draws is in the paper, and every figure the paper reads exists
     assert {f"{name}.pdf" for name in expected} <= graphics

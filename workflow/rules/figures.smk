@@ -1,7 +1,8 @@
 # Figures (issue 15): each notebook in paper/notebooks/ (jupytext percent format) is one rule,
 # executed by `cftrain report notebook`; a failing cell fails the rule with its traceback in
 # the log. Which figures a configuration draws is decided once, in
-# cftrain.reporting.figures.FIGURES, for both the DAG and the notebooks.
+# cftrain.reporting.figures.FIGURES, for both the DAG and the notebooks. Sources are read from
+# the repository (ROOT), results are written to the working directory (--directory works).
 from cftrain.reporting import figures as figure_registry
 
 RUN_DATASETS = {name: e.datasets for name, e in EXPERIMENTS.items()}
@@ -26,7 +27,7 @@ if "main_results" in NOTEBOOK_FIGURES:
 
     rule figures_main_results:
         input:
-            notebook="paper/notebooks/main_results.py",
+            notebook=f"{ROOT}/paper/notebooks/main_results.py",
             tables=NOTEBOOK_TABLES["main_results"],
         output:
             figures=NOTEBOOK_FIGURES["main_results"],
@@ -49,7 +50,7 @@ if "ablation" in NOTEBOOK_FIGURES:
 
     rule figures_ablation:
         input:
-            notebook="paper/notebooks/ablation.py",
+            notebook=f"{ROOT}/paper/notebooks/ablation.py",
             tables=NOTEBOOK_TABLES["ablation"],
         output:
             figures=NOTEBOOK_FIGURES["ablation"],
@@ -72,7 +73,7 @@ if "initial_grid" in NOTEBOOK_FIGURES:
 
     rule figures_initial_grid:
         input:
-            notebook="paper/notebooks/initial_grid.py",
+            notebook=f"{ROOT}/paper/notebooks/initial_grid.py",
             tables=NOTEBOOK_TABLES["initial_grid"],
         output:
             figures=NOTEBOOK_FIGURES["initial_grid"],
@@ -95,7 +96,7 @@ if "mnist" in NOTEBOOK_FIGURES:
 
     rule figures_mnist:
         input:
-            notebook="paper/notebooks/mnist.py",
+            notebook=f"{ROOT}/paper/notebooks/mnist.py",
             models=MNIST_INPUTS,
         output:
             figures=NOTEBOOK_FIGURES["mnist"],
@@ -118,7 +119,7 @@ if "grids" in NOTEBOOK_FIGURES:
 
     rule figures_grids:
         input:
-            notebook="paper/notebooks/grids.py",
+            notebook=f"{ROOT}/paper/notebooks/grids.py",
             tables=NOTEBOOK_TABLES["grids"],
         output:
             figures=NOTEBOOK_FIGURES["grids"],

@@ -7,10 +7,10 @@ from cftrain.reporting import report as paper_report
 
 PAPER_SOURCES = sorted(
     [
-        "paper/paper.tex",
-        "paper/notation.tex",
-        "paper/references.bib",
-        *glob.glob("paper/sections/*.tex"),
+        f"{ROOT}/paper/paper.tex",
+        f"{ROOT}/paper/notation.tex",
+        f"{ROOT}/paper/references.bib",
+        *glob.glob(f"{ROOT}/paper/sections/*.tex"),
     ]
 )
 # what the appendix shows of the configuration: the scale and each experiment's resolved spec
@@ -63,6 +63,6 @@ rule paper:
         runtime=10,
         mem_mb=2000,
     shell:
-        "cftrain report paper --tex paper/paper.tex --out {output}"
+        "cftrain report paper --tex {ROOT}/paper/paper.tex --out {output}"
         " --build-dir results/paper/build --search results/paper/generated results/figures"
         " > {log} 2>&1"
