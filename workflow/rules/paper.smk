@@ -49,6 +49,7 @@ rule report:
 
 rule paper:
     input:
+        tex=f"{ROOT}/paper/paper.tex",
         sources=PAPER_SOURCES,
         generated=rules.report.output.generated,
         figures=[f for f in FIGURE_TARGETS if f.endswith(".pdf")],
@@ -63,6 +64,6 @@ rule paper:
         runtime=10,
         mem_mb=2000,
     shell:
-        "cftrain report paper --tex {ROOT}/paper/paper.tex --out {output}"
+        "cftrain report paper --tex {input.tex} --out {output}"
         " --build-dir results/paper/build --search results/paper/generated results/figures"
         " > {log} 2>&1"
