@@ -247,3 +247,17 @@ def test_missing_latex_names_the_packages_to_install(monkeypatch, tmp_path: Path
     for package in ("latexmk", "texlive-latex-base", "texlive-latex-recommended"):
         assert package in message
     assert ".ci/install-tex.sh" in message
+
+
+def test_rule_outputs_and_inputs_per_notebook():
+    runs = {"single": ["moons"], "tune": ["moons"], "initial_grid": ["moons"]}
+    outputs = figures.rule_outputs(runs)
+    assert set(outputs) == {"main_results", "grids", "initial_grid"}  # no figures, no rule
+    assert outputs["grids"] == ["results/figures/grid_tune.pdf", "results/figures/grid_tune.png"]
+    inputs = figures.rule_tables(runs)
+    assert inputs["grids"] == ["results/tune/tables/grid.csv"]
+    assert inputs["main_results"] == [
+        "results/single/tables/costs_unconstrained.csv",
+        "results/single/tables/main.csv",
+        "results/single/tables/validity.csv",
+    ]
