@@ -7,7 +7,6 @@ from cftrain.reporting import report as paper_report
 
 PAPER_SOURCES = sorted(
     [
-        f"{ROOT}/paper/paper.tex",
         f"{ROOT}/paper/notation.tex",
         f"{ROOT}/paper/references.bib",
         *glob.glob(f"{ROOT}/paper/sections/*.tex"),
