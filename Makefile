@@ -1,12 +1,14 @@
-# Two entry points (README "Quick start"): `make demo` and `make test`.
-# Both create .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
+# Entry points (README "Quick start"): `make paper`, `make test`, and `make smoke`.
+# Each creates .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Local raw-data mirror for offline machines and CI: ../shared/data when it exists.
 export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
+# the workflow's rules call the `cftrain` command of this environment
+SNAKEMAKE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake
 
-.PHONY: setup demo test lint bench
+.PHONY: setup paper smoke demo test lint bench
 
 $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,16 +20,24 @@ $(BIN)/cftrain-ready: pyproject.toml
 setup: $(BIN)/cftrain-ready
 	@.ci/install-tex.sh  # TeX Live for the paper where root on Debian/Ubuntu, else what to install
 
+paper: setup
+	$(SNAKEMAKE) --cores all
+
+smoke: setup
+	$(SNAKEMAKE) --cores all --config scale=smoke
+
 demo: setup
 	$(BIN)/python -m cftrain.demo
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(SNAKEMAKE) --lint
 
 bench: setup
 	$(BIN)/python -m benchmarks.run

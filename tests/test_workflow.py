@@ -123,6 +123,8 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
     proc.wait()
     models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
     before = models - _incomplete(b)
+    unlock = snakemake(b, "--unlock", *SMOKE)  # a killed Snakemake leaves its lock behind
+    assert unlock.returncode == 0, unlock.stderr
     resumed = time.time()
     time.sleep(0.05)
     rerun = snakemake(b, "--cores", "2", "--rerun-incomplete", *SMOKE)
@@ -138,6 +140,15 @@ def test_lint_has_no_findings(tmp_path):
         run = snakemake(tmp_path, "--lint", *config)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_snakefmt_has_nothing_to_change():
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "snakefmt"), "--check", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
@@ -176,6 +187,10 @@ def test_missing_raw_file_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+SMOKE_GROUP = pytest.mark.xdist_group("workflow_smoke")  # one worker shares the smoke runs
+
+
+@SMOKE_GROUP
 def test_smoke_run_produces_every_target(smoke_runs):
     a = smoke_runs["a"]
     targets = all_targets(a, *SMOKE)
@@ -193,6 +208,7 @@ def test_smoke_run_produces_every_target(smoke_runs):
     assert "Nothing to be done" in snakemake(a, "-n", *SMOKE).stdout
 
 
+@SMOKE_GROUP
 def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
     before, trained = smoke_runs["before"], smoke_runs["trained"]
     everything = {
@@ -204,6 +220,7 @@ def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
     assert tables(smoke_runs["b"]) == tables(smoke_runs["a"])
 
 
+@SMOKE_GROUP
 def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
     a, b = smoke_runs["a"], smoke_runs["b"]
     assert tables(a) and tables(a) == tables(b)

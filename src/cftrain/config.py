@@ -13,6 +13,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +196,11 @@ class Experiment:
     def seeds(self) -> list[int]:
         return list(self.spec["seeds"])
 
-    @property
+    @cached_property
     def cells(self) -> list[Cell]:
         return expand_grid(self.spec["train"]["grid"])
 
-    @property
+    @cached_property
     def groups(self) -> dict[str, list[Cell]]:
         return cell_groups(self.cells, self.spec["evaluation"]["group_by"])
 
@@ -212,10 +213,10 @@ class Experiment:
         return list(self.spec["tables"])
 
     def cell(self, cell: str) -> Cell:
-        for c in self.cells:
-            if c.id == cell:
-                return c
-        raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+        found = {c.id: c for c in self.cells}.get(cell)
+        if found is None:
+            raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+        return found
 
     def training(self, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         """Everything ``cftrain train`` needs for one job: model and the resolved config."""
@@ -327,9 +328,8 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
             for seed in exp.seeds:
                 for group in exp.groups:
                     for protocol in exp.protocols:
-                        wc = {"experiment": exp.name, "dataset": ds, "group": group,
-                              "protocol": protocol, "seed": str(seed)}  # fmt: skip
-                        jobs.append(Job("evaluate", wc))
+                        wc = dict(experiment=exp.name, dataset=ds, group=group, seed=str(seed))
+                        jobs.append(Job("evaluate", {**wc, "protocol": protocol}))
             jobs.append(Job("performance", {"experiment": exp.name, "dataset": ds}))
             if exp.spec["performance"]["ig"]:
                 jobs.append(Job("ig", {"experiment": exp.name, "dataset": ds}))

@@ -29,6 +29,8 @@ from cftrain.evaluation.aggregation import CE_METRICS
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
 METRIC_LABELS = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
+LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
+MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
 MODEL_LABELS = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 
 
@@ -198,7 +200,7 @@ def _pm(value: float, spread: float, star: bool = False) -> str:
     if pd.isna(value):
         return "–"
     text = f"{value:.2f}" if pd.isna(spread) else f"{value:.2f} ± {spread:.2f}"
-    return text + ("*" if star else "")
+    return text + ("*" if not pd.isna(star) and bool(star) else "")
 
 
 def _interval(lo: float, hi: float) -> str:
@@ -237,8 +239,11 @@ def display(name: str, tidy: pd.DataFrame) -> pd.DataFrame:
     if name in ("validity", "accuracy"):
         value = "validity" if name == "validity" else "accuracy"
         wide = tidy.assign(model=tidy["model"].map(lambda m: MODEL_LABELS.get(m, m)))
+        rows, columns = ["dataset", *extra], "model"
+        if wide["model"].nunique() > MAX_COLUMNS:  # a grid's many cells: one row each
+            rows, columns = ["model", *extra], "dataset"
         wide = wide.pivot_table(
-            index=["dataset", *extra], columns="model", values=value, aggfunc="first", sort=False
+            index=rows, columns=columns, values=value, aggfunc="first", sort=False
         )
         return wide.map(lambda v: f"{v:.2f}").reset_index()
     if name == "ablation":
@@ -304,7 +309,10 @@ def to_latex(frame: pd.DataFrame) -> str:
     frame.columns = [str(c) for c in frame.columns]
     styler = frame.style.hide(axis="index").format(escape="latex", na_rep="–")
     styler = styler.format_index(escape="latex", axis=1)
-    return styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
+    latex = styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
+    for symbol, command in LATEX_SYMBOLS.items():  # pdflatex-safe without extra packages
+        latex = latex.replace(symbol, command)
+    return latex
 
 
 def write_table(name: str, tidy: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
