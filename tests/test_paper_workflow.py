@@ -42,6 +42,10 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
+# the same xdist group as the workflow tests: one worker, so a shared smoke run is run once
+pytestmark = pytest.mark.xdist_group("workflow_smoke")
+
+
 @pytest.fixture(scope="session")
 def smoke(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working directory of a complete smoke run: the workflow tests' run when their
