@@ -16,6 +16,13 @@
 # CT against its parts: CD (no adversarial loss) and AR (adversarial loss only), each as a
 # % reduction against BL; then test accuracy under FGSM and PGD attacks of growing radius ε.
 
+# %%
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from cftrain.reporting import figures, tables
+from cftrain.reporting.names import METRIC_LABELS, MODEL_LABELS, dataset_label, model_label
+
 # %% tags=["parameters"]
 results = "results"
 figures_dir = "results/figures"
@@ -23,15 +30,6 @@ datasets = {"ablation": []}
 expected_figures = None
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import seaborn as sns
-
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import METRIC_LABELS, MODEL_LABELS, dataset_label, model_label
-
 sns.set_theme(style="whitegrid", context="paper")
 experiments = list(datasets)
 if expected_figures is None:
@@ -58,9 +56,16 @@ if "ablation" in expected_figures:
     ablation = ablation[ablation["metric"].isin(["ip", "mmd"])]
     ablation = ablation.assign(quantity=ablation["metric"].map(METRIC_LABELS))
     grid = sns.catplot(
-        data=ablation, kind="bar", x="data", y="reduction", hue="objective", row="quantity",
+        data=ablation,
+        kind="bar",
+        x="data",
+        y="reduction",
+        hue="objective",
+        row="quantity",
         hue_order=[m for m in MODEL_ORDER if m in set(ablation["objective"])],
-        height=2.6, aspect=2.6, sharey=False,
+        height=2.6,
+        aspect=2.6,
+        sharey=False,
     )
     grid.set_axis_labels("", "reduction vs BL (%)")
     for ax in grid.axes.flat:
@@ -78,9 +83,17 @@ if "robustness_fgsm" in expected_figures:
     for attack in ("fgsm", "pgd"):
         part = robustness[robustness["attack"] == attack]
         grid = sns.relplot(
-            data=part, kind="line", x="epsilon", y="accuracy", hue="objective", col="data",
+            data=part,
+            kind="line",
+            x="epsilon",
+            y="accuracy",
+            hue="objective",
+            col="data",
             hue_order=[m for m in MODEL_ORDER if m in set(part["objective"])],
-            marker="o", height=2.4, aspect=1.0, col_wrap=min(5, part["data"].nunique()),
+            marker="o",
+            height=2.4,
+            aspect=1.0,
+            col_wrap=min(5, part["data"].nunique()),
         )
         grid.set_axis_labels("ε", "test accuracy")
         grid.set_titles("{col_name}")

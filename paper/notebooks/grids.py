@@ -18,16 +18,7 @@
 # averaged over the other parameters (points: means; bars: seaborn's bootstrap intervals),
 # split by objective, one row of panels per dataset.
 
-# %% tags=["parameters"]
-results = "results"
-figures_dir = "results/figures"
-datasets = {}
-expected_figures = None
-
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -35,6 +26,13 @@ import seaborn as sns
 from cftrain.reporting import figures, tables
 from cftrain.reporting.names import dataset_label, model_label
 
+# %% tags=["parameters"]
+results = "results"
+figures_dir = "results/figures"
+datasets = {}
+expected_figures = None
+
+# %%
 sns.set_theme(style="whitegrid", context="paper")
 if expected_figures is None:
     expected_figures = figures.expected(datasets, "grids")
@@ -49,8 +47,10 @@ for experiment in figures.GRID_EXPERIMENTS:
     varied = [c for c in grid.columns if c.startswith("train_") and c != "train_objective"]
     varied = [c for c in varied if grid[c].nunique() > 1]
     long = grid.melt(
-        id_vars=["dataset", "train_objective", "ip"], value_vars=varied,
-        var_name="parameter", value_name="setting",
+        id_vars=["dataset", "train_objective", "ip"],
+        value_vars=varied,
+        var_name="parameter",
+        value_name="setting",
     )
     long = long.assign(
         data=long["dataset"].map(dataset_label),
@@ -59,8 +59,17 @@ for experiment in figures.GRID_EXPERIMENTS:
         setting=long["setting"].astype(str),
     )
     g = sns.catplot(
-        data=long, kind="point", x="setting", y="ip", hue="objective", row="data",
-        col="parameter", sharex=False, sharey="row", height=2.2, aspect=1.2,
+        data=long,
+        kind="point",
+        x="setting",
+        y="ip",
+        hue="objective",
+        row="data",
+        col="parameter",
+        sharex=False,
+        sharey="row",
+        height=2.2,
+        aspect=1.2,
     )
     g.set_titles("{row_name}: {col_name}")
     g.set_axis_labels("", "IP")

@@ -17,6 +17,13 @@
 # generators (ECCo, Generic, Omniscient, REVISE) and the energy weight λ_energy, against the
 # vanilla baseline; evaluated with the paper's ECCo protocol and with each generator's own.
 
+# %%
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from cftrain.reporting import figures, tables
+from cftrain.reporting.names import dataset_label
+
 # %% tags=["parameters"]
 results = "results"
 figures_dir = "results/figures"
@@ -24,16 +31,6 @@ datasets = {"initial_grid": []}
 expected_figures = None
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
-
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import dataset_label
-
 sns.set_theme(style="white", context="paper")
 experiments = list(datasets)
 if expected_figures is None:
@@ -51,17 +48,19 @@ if "initial_grid_heatmap" in expected_figures:
         data=grid["dataset"].map(dataset_label),
         row=[
             "BL" if o == "vanilla" else f"CT λ={lam:g}"
-            for o, lam in zip(grid["objective"], grid["lambda_energy"])
+            for o, lam in zip(grid["objective"], grid["lambda_energy"], strict=True)
         ],
         lam=grid["lambda_energy"].fillna(-1.0),
     )
     panels = grid[["data", "protocol"]].drop_duplicates().values.tolist()
     n_data, n_prot = grid["data"].nunique(), grid["protocol"].nunique()
     fig, axes = plt.subplots(
-        n_data, n_prot, figsize=(4.2 * n_prot, 0.45 * grid["row"].nunique() * n_data + 1.2),
+        n_data,
+        n_prot,
+        figsize=(4.2 * n_prot, 0.45 * grid["row"].nunique() * n_data + 1.2),
         squeeze=False,
     )
-    for ax, (data, protocol) in zip(axes.flat, panels):
+    for ax, (data, protocol) in zip(axes.flat, panels, strict=True):
         part = grid[(grid["data"] == data) & (grid["protocol"] == protocol)]
         order = part.sort_values("lam")["row"].drop_duplicates()
         wide = part.pivot_table(

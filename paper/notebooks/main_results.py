@@ -15,8 +15,16 @@
 #
 # Reads the aggregated tables of the `single` and `mutability` experiments
 # (`results/<experiment>/tables/*.csv`, SPEC §5.1) and draws the paper's main figures.
-# The workflow runs this notebook with its parameters injected below the next cell; open it in
+# The workflow runs this notebook with its parameters injected below the parameters cell; open it in
 # Jupyter (jupytext) from the repository root to explore the same tables.
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from cftrain.reporting import figures, tables
+from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
 
 # %% tags=["parameters"]
 results = "results"
@@ -25,16 +33,6 @@ datasets = {"single": [], "mutability": []}  # experiment → datasets run (set 
 expected_figures = None  # None: derived from `datasets`
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
-
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
-
 sns.set_theme(style="whitegrid", context="paper")
 experiments = list(datasets)
 if expected_figures is None:
@@ -60,7 +58,9 @@ def reduction_bars(ax, df, title):
     df = df[df["dataset"] != "Avg."]
     sns.barplot(data=df, x="data", y="value", ax=ax, color=sns.color_palette()[0])
     ax.errorbar(range(len(df)), df["value"], yerr=df["std"].fillna(0), fmt="none", c="k", lw=1)
-    for i, (value, star) in enumerate(zip(df["value"], df["star"].astype(str) == "True")):
+    for i, (value, star) in enumerate(
+        zip(df["value"], df["star"].astype(str) == "True", strict=True)
+    ):
         if star:
             ax.annotate("*", (i, value), ha="center", va="bottom", fontsize=12)
     ax.axhline(0, c="k", lw=0.8)
@@ -74,7 +74,7 @@ def reduction_bars(ax, df, title):
 if "main_reductions" in expected_figures:
     main = labelled(tables.load(results, "main_ip", experiments))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharex=True)
-    for ax, metric in zip(axes, ["ip", "mmd"]):
+    for ax, metric in zip(axes, ["ip", "mmd"], strict=True):
         reduction_bars(ax, main[main["metric"] == metric], METRIC_LABELS[metric])
     fig.tight_layout()
     save(fig, "main_reductions")
@@ -90,7 +90,7 @@ if "cost_reductions" in expected_figures:
     if "single" in experiments:
         parts["no protection"] = tables.load(results, "costs_unconstrained", experiments)
     fig, axes = plt.subplots(1, len(parts), figsize=(4.5 * len(parts), 3.2), squeeze=False)
-    for ax, (title, df) in zip(axes[0], parts.items()):
+    for ax, (title, df) in zip(axes[0], parts.items(), strict=True):
         reduction_bars(ax, labelled(df[df["metric"] == "cost"]), f"Cost, {title}")
     fig.tight_layout()
     save(fig, "cost_reductions")
@@ -101,15 +101,24 @@ if "cost_reductions" in expected_figures:
 # %%
 if "validity" in expected_figures:
     frames = []
-    for key, setting in [("validity_unconstrained", "no protection"), ("validity_constrained", "protected")]:
+    for key, setting in [
+        ("validity_unconstrained", "no protection"),
+        ("validity_constrained", "protected"),
+    ]:
         df = tables.load(results, key, experiments)
         if df is not None:
             frames.append(df.assign(setting=setting))
     validity = labelled(pd.concat(frames, ignore_index=True))
     validity = validity[validity["dataset"] != "Avg."]
     grid = sns.catplot(
-        data=validity, kind="bar", x="data", y="validity", hue="objective", col="setting",
-        height=3, aspect=1.4,
+        data=validity,
+        kind="bar",
+        x="data",
+        y="validity",
+        hue="objective",
+        col="setting",
+        height=3,
+        aspect=1.4,
     )
     grid.set_axis_labels("", "validity")
     save(grid.figure, "validity")
@@ -126,9 +135,12 @@ if "ig" in expected_figures:
     for objective, part in ig.groupby("objective", sort=False):
         x = [order.index(d) + offsets.get(objective, 0) for d in part["data"]]
         ax.errorbar(
-            x, part["median"],
+            x,
+            part["median"],
             yerr=[part["median"] - part["ci_low"], part["ci_high"] - part["median"]],
-            fmt="o", capsize=3, label=objective,
+            fmt="o",
+            capsize=3,
+            label=objective,
         )
     ax.set_xticks(range(len(order)), order)
     ax.set_yscale("symlog", linthresh=0.1)

@@ -18,6 +18,21 @@
 # λ_energy = 1 with a long search; and integrated gradients per digit class, averaged over
 # test images and min–max normalised.
 
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+from cftrain import data
+from cftrain.evaluation import integrated_gradients, random_baseline
+from cftrain.generators import ECCo
+from cftrain.jobs import load_model
+from cftrain.reporting import figures
+from cftrain.reporting.names import model_label
+from cftrain.search import search
+
 # %% tags=["parameters"]
 results = "results"
 figures_dir = "results/figures"
@@ -30,23 +45,6 @@ tau = 0.95
 ig_images_per_class = 20
 
 # %%
-import json
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import torch
-
-from cftrain import data
-from cftrain.evaluation import integrated_gradients, random_baseline
-from cftrain.generators import ECCo
-from cftrain.jobs import load_model
-from cftrain.reporting import figures
-from cftrain.reporting.names import model_label
-from cftrain.search import search
-
 torch.set_num_threads(1)
 experiments = list(datasets)
 if expected_figures is None:
@@ -88,17 +86,26 @@ if "mnist_counterfactuals" in expected_figures:
     x_test, y_test = ds.tensors("test")
     factual = x_test[y_test == factual_digit][:1]
     targets = torch.tensor([d for d in range(ds.n_classes) if d != factual_digit])
-    fig, axes = plt.subplots(len(models), len(targets) + 1, figsize=(1.1 * (len(targets) + 1), 1.3 * len(models)), squeeze=False)
-    for row, (name, model) in zip(axes, models.items()):
+    fig, axes = plt.subplots(
+        len(models),
+        len(targets) + 1,
+        figsize=(1.1 * (len(targets) + 1), 1.3 * len(models)),
+        squeeze=False,
+    )
+    for row, (name, model) in zip(axes, models.items(), strict=True):
         result = search(
-            model, factual.expand(len(targets), -1), targets,
-            ECCo(lambda_cost=0.0, lambda_energy=lambda_energy), ds.constraints(True),
-            tau=tau, max_iter=max_iter,
+            model,
+            factual.expand(len(targets), -1),
+            targets,
+            ECCo(lambda_cost=0.0, lambda_energy=lambda_energy),
+            ds.constraints(True),
+            tau=tau,
+            max_iter=max_iter,
         )
         image(row[0], factual[0])
         row[0].set_ylabel(name)
         row[0].set_title("factual", fontsize=7)
-        for ax, target, cf in zip(row[1:], targets.tolist(), result.counterfactuals):
+        for ax, target, cf in zip(row[1:], targets.tolist(), result.counterfactuals, strict=True):
             image(ax, cf.detach())
             ax.set_title(f"→ {target}", fontsize=7)
     fig.tight_layout()
@@ -110,8 +117,10 @@ if "mnist_counterfactuals" in expected_figures:
 # %%
 if "mnist_ig" in expected_figures:
     x_test, y_test = ds.tensors("test")
-    fig, axes = plt.subplots(len(models), ds.n_classes, figsize=(1.1 * ds.n_classes, 1.3 * len(models)), squeeze=False)
-    for row, (name, model) in zip(axes, models.items()):
+    fig, axes = plt.subplots(
+        len(models), ds.n_classes, figsize=(1.1 * ds.n_classes, 1.3 * len(models)), squeeze=False
+    )
+    for row, (name, model) in zip(axes, models.items(), strict=True):
         for digit, ax in enumerate(row):
             x = x_test[y_test == digit][:ig_images_per_class]
             baseline = random_baseline(x, torch.Generator().manual_seed(digit))
