@@ -71,6 +71,9 @@ def results(tmp_path: Path) -> Path:
         ("mutability", "main"): mutability,
         ("mutability", "validity"): validity.assign(experiment="mutability"),
         ("mutability", "ig"): ig,
+        ("single", "accuracy"): pd.DataFrame(
+            {"dataset": ["circles"] * 2, "model": ["full", "vanilla"], "accuracy": [0.9, 0.8]}
+        ),
     }
     for (exp, name), df in written.items():
         path = tables.table_path(tmp_path, exp, name)
@@ -101,6 +104,7 @@ def test_macros_carry_the_table_values_rounded(results: Path):
     assert "haveSingle" in m and "haveAblation" not in m
     assert (m["validityBLUnconstrainedCirc"], m["igNumLower"]) == ("0.50", "1")
     assert m["costUnconstrainedReductionCirc"] == "40.00"
+    assert (m["accuracyCTAvg"], m["accuracyBLCirc"]) == ("0.90", "0.80")
     assert all(re.fullmatch("[A-Za-z]+", k) for k in m)
 
 
