@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from cftrain.reporting import compare, figures, latex, latexmk, notebook, report
+from cftrain.reporting import compare, figures, latex, latexmk, report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,6 +77,8 @@ def _compare(args: argparse.Namespace) -> str:
 
 
 def _notebook(args: argparse.Namespace) -> str:
+    from cftrain.reporting import notebook  # jupytext/nbclient: the workflow extra only
+
     datasets = json.loads(args.datasets_json)
     wanted = figures.expected(datasets, Path(args.notebook).stem)
     params = {
