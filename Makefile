@@ -18,6 +18,7 @@ $(BIN)/cftrain-ready: pyproject.toml
 	touch $@
 
 setup: $(BIN)/cftrain-ready
+	@.ci/install-tex.sh  # TeX Live for the paper where root on Debian/Ubuntu, else what to install
 
 paper: setup
 	$(SNAKEMAKE) --cores all

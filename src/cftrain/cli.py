@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cftrain.experiment import DEVICES
+from cftrain.reporting import cli as report_cli
 
 
 def _spec(text: str) -> Any:
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", required=True)
     p.add_argument("--root", required=True, help="folder holding <rule>/<wildcards>.tsv")
     p.add_argument("--out", required=True)
+    report_cli.register(sub)  # cftrain report … (issue 15)
     return parser
 
 

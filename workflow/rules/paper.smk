@@ -1,2 +1,68 @@
-# Placeholder until issue 15 replaces this file: paper rules and their targets.
-PAPER_TARGETS = []
+# The paper (issue 15): `report` writes the macros file, the table fragments and the
+# comparison with the published numbers from the aggregated tables; `paper` runs latexmk on
+# paper/paper.tex and fails on undefined references or citations.
+import glob
+
+from cftrain.reporting import report as paper_report
+
+PAPER_SOURCES = sorted(
+    [
+        f"{ROOT}/paper/notation.tex",
+        f"{ROOT}/paper/references.bib",
+        *glob.glob(f"{ROOT}/paper/sections/*.tex"),
+    ]
+)
+# what the appendix shows of the configuration: the scale and each experiment's resolved spec
+APPENDIX_CONFIG = json.dumps(
+    {"scale": config.get("scale"), **{n: e.spec for n, e in EXPERIMENTS.items()}},
+    sort_keys=True,
+    default=str,
+)
+
+PAPER_TARGETS = ["results/paper/paper.pdf"]
+
+
+rule report:
+    input:
+        tables=paper_report.required_inputs("results", EXPERIMENTS),
+        wall_times="results/tables/wall_times.csv",
+    output:
+        generated=[f"results/paper/generated/{name}" for name in paper_report.GENERATED],
+        comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
+    log:
+        "results/logs/report.log",
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    params:
+        datasets=RUN_DATASETS_JSON,
+        config=APPENDIX_CONFIG,
+    shell:
+        "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
+        " --out results/paper/generated --comparison results/comparison"
+        " --wall-times {input.wall_times} > {log} 2>&1"
+
+
+rule paper:
+    input:
+        tex=f"{ROOT}/paper/paper.tex",
+        sources=PAPER_SOURCES,
+        generated=rules.report.output.generated,
+        figures=[f for f in FIGURE_TARGETS if f.endswith(".pdf")],
+    output:
+        "results/paper/paper.pdf",
+    log:
+        "results/logs/paper.log",
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    shell:
+        "cftrain report paper --tex {input.tex} --out {output}"
+        " --build-dir results/paper/build --search results/paper/generated results/figures"
+        " > {log} 2>&1"

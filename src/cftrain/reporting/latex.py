@@ -1,0 +1,283 @@
+"""The paper's tables as LaTeX booktabs fragments, written from the aggregated CSVs.
+
+Each function returns the text of one ``tabular`` (the caption lives in the paper source, so
+prose and layout stay with the author); cells of datasets or experiments that did not run
+are ``--``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+
+from cftrain.atomic import atomic_path
+from cftrain.evaluation import protocol
+from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
+from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
+from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS
+from cftrain.reporting import tables
+from cftrain.reporting.macros import MISSING, SIG_MARK, fmt
+from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
+from cftrain.training_config import FINAL_HYPERPARAMETERS, TrainingConfig
+
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    # non-ASCII characters of config values and descriptions (pdflatex has no Greek in text)
+    "λ": r"$\lambda$",
+    "τ": r"$\tau$",
+    "ε": r"$\varepsilon$",
+    "φ": r"$\phi$",
+    "σ": r"$\sigma$",
+    "×": r"$\times$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "→": r"$\rightarrow$",
+    "±": r"$\pm$",
+    "–": "--",
+    "—": "---",
+    "§": r"\S{}",
+}
+
+
+def escape(text: object) -> str:
+    """LaTeX-safe text; other non-ASCII characters become ``?`` so pdflatex never stops."""
+    return "".join(_ESCAPES.get(ch, ch if ch.isascii() else "?") for ch in str(text))
+
+
+def tabular(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str] | None],
+    align: str | None = None,
+    long: bool = False,
+    caption: str = "",
+) -> str:
+    """A booktabs ``tabular`` (``longtable`` with ``long``, for tables that may span pages;
+    ``caption`` = ``"text\\label{…}"`` goes inside it); ``rows`` are already LaTeX; a row
+    ``None`` is a midrule."""
+    align = align or "l" + "r" * (len(header) - 1)
+    env = "longtable" if long else "tabular"
+    head = [r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
+    lines = [f"\\begin{{{env}}}{{{align}}}"]
+    if long:
+        # first page: caption + header; later pages: the header again (label defined once)
+        lines += [f"\\caption{{{caption}}}\\\\"] if caption else []
+        lines += [*head, r"\endfirsthead", *head, r"\endhead"]
+    else:
+        lines += head
+    for row in rows:
+        lines.append(r"\midrule" if row is None else " & ".join(row) + r" \\")
+    lines += [r"\bottomrule", f"\\end{{{env}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def _reduction_cell(row: pd.Series | None) -> str:
+    if row is None or pd.isna(row["value"]):
+        return MISSING
+    star = SIG_MARK if str(row.get("star")).lower() in ("true", "1", "1.0") else ""
+    if pd.isna(row.get("std")):
+        return fmt(row["value"]) + star
+    return f"{fmt(row['value'])} $\\pm$ {fmt(row['std'])}{star}"
+
+
+def _datasets(*frames: pd.DataFrame | None) -> list[str]:
+    names = pd.concat([f[["dataset"]] for f in frames if f is not None], ignore_index=True)
+    return list(tables.dataset_sorted(names.drop_duplicates())["dataset"])
+
+
+def reduction_tabular(columns: Mapping[str, tuple[pd.DataFrame | None, str]]) -> str:
+    """Datasets × metrics of % reductions (the main table and the unconstrained costs).
+
+    columns: header → (reduction table or None, metric).
+    """
+    frames = [df for df, _ in columns.values()]
+    rows: list[Sequence[str] | None] = []
+    for data in _datasets(*frames):
+        if data == "Avg." and rows:
+            rows.append(None)
+        cells = []
+        for df, metric in columns.values():
+            hit = None if df is None else df[(df["dataset"] == data) & (df["metric"] == metric)]
+            cells.append(_reduction_cell(None if hit is None or hit.empty else hit.iloc[0]))
+        rows.append([escape(dataset_label(data)), *cells])
+    return tabular(["Data", *columns], rows)
+
+
+def main_tabular(results: str | Path, experiments: Sequence[str]) -> str:
+    ip = tables.load(results, "main_ip", experiments)
+    cost = tables.load(results, "main_cost", experiments)
+    return reduction_tabular(
+        {
+            "IP (\\%)": (ip, "ip"),
+            "IP* (\\%)": (ip, "mmd"),
+            "Cost (\\%)": (cost, "cost"),
+        }
+    )
+
+
+def validity_tabular(results: str | Path, experiments: Sequence[str]) -> str:
+    parts = {
+        "unconstrained": tables.load(results, "validity_unconstrained", experiments),
+        "constrained": tables.load(results, "validity_constrained", experiments),
+    }
+    datasets = _datasets(*parts.values())
+    present = {k: v for k, v in parts.items() if v is not None}
+    header = ["Data"] + [f"{model_label(m)} {k}" for k in present for m in ("full", "vanilla")]
+    rows: list[Sequence[str] | None] = []
+    for data in datasets:
+        if data == "Avg." and rows:
+            rows.append(None)
+        cells = []
+        for df in present.values():
+            for m in ("full", "vanilla"):
+                hit = df[(df["dataset"] == data) & (df["model"] == m)]["validity"]
+                cells.append(fmt(hit.iloc[0]) if len(hit) else MISSING)
+        rows.append([escape(dataset_label(data)), *cells])
+    return tabular(header, rows)
+
+
+def ig_tabular(results: str | Path, experiments: Sequence[str]) -> str:
+    df = tables.load(results, "ig", experiments)
+    rows = []
+    for data in _datasets(df):
+        cells = []
+        for m in ("full", "vanilla"):
+            hit = df[(df["dataset"] == data) & (df["model"] == m)]
+            cells.append(
+                MISSING
+                if hit.empty
+                else f"{fmt(hit['median'].iloc[0])} [{fmt(hit['ci_low'].iloc[0])}, "
+                f"{fmt(hit['ci_high'].iloc[0])}]"
+            )
+        rows.append([escape(dataset_label(data)), *cells])
+    return tabular(["Data", "CT", "BL"], rows)
+
+
+def comparison_tabular(df: pd.DataFrame) -> str:
+    """The rows of :func:`cftrain.reporting.compare.comparison` that we have run."""
+    done = df[df["ours"].notna()]
+    rows = []
+    for r in done.itertuples(index=False):
+        pub = fmt(r.published) + ("~" if r.approximate else "")
+        if str(r.published_star) in ("1", "1.0", "True"):
+            pub += SIG_MARK
+        ours = fmt(r.ours) + (SIG_MARK if str(r.ours_star) in ("True", "1", "1.0") else "")
+        what = METRIC_LABELS.get(r.metric, r.metric)
+        rows.append(
+            [
+                escape(r.table),
+                escape(dataset_label(r.dataset)),
+                escape(model_label(r.model)),
+                escape(what),
+                pub,
+                ours,
+                _yes_no(r.sign_agrees),
+                _yes_no(r.star_agrees),
+            ]
+        )
+    return tabular(
+        ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Sign", "Star"],
+        rows,
+        align="llllrrcc",
+        long=True,
+        caption="Published cells reproduced in this configuration, next to ours; sign and star:"
+        " whether the sign of the reduction and its significance agree.\\label{tab:comparison}",
+    )
+
+
+def _yes_no(value: object) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return "yes" if bool(value) else "no"
+
+
+def wall_time_tabular(df: pd.DataFrame) -> str:
+    rows = [
+        [
+            escape(r.rule),
+            str(int(r.jobs)),
+            fmt(r.total_seconds, 1),
+            fmt(r.mean_seconds, 1),
+            fmt(r.max_seconds, 1),
+        ]
+        for r in df.itertuples(index=False)
+    ]
+    if not df.empty:
+        rows.append(None)
+        rows.append(
+            ["total", str(int(df["jobs"].sum())), fmt(df["total_seconds"].sum(), 1), "", ""]
+        )
+    return tabular(["Rule", "Jobs", "Total (s)", "Mean (s)", "Max (s)"], rows)
+
+
+def reported_compute_tabular(df: pd.DataFrame) -> str:
+    rows = [[escape(r.stage), escape(r.resources), escape(r.reported)] for r in df.itertuples()]
+    return tabular(["Stage (reference)", "Resources", "Reported"], rows, align="lll")
+
+
+def final_hyperparameters_tabular() -> str:
+    """SPEC §0's per-dataset values as the library holds them (``FINAL_HYPERPARAMETERS``)."""
+    rows = [
+        [escape(dataset_label(d)), str(b), f"{tau:g}", str(nce), f"{reg:g}"]
+        for d, (b, tau, nce, reg) in FINAL_HYPERPARAMETERS.items()
+    ]
+    return tabular(["Data", "Batch", "$\\tau$", "CEs per epoch", "$\\lambda_{reg}$"], rows)
+
+
+def defaults_tabular() -> str:
+    """Every other training default (``TrainingConfig``) and the evaluation protocol's
+    constants, so the appendix cannot drift from the code."""
+    skip = {"objective", "batch_size", "tau", "nce", "lambda_reg", "seed"}
+    rows = [
+        [escape(f.name), escape(f.default)] for f in fields(TrainingConfig) if f.name not in skip
+    ]
+    rows.append(None)
+    rows += [
+        ["evaluation $\\lambda_{egy}$", ", ".join(f"{v:g}" for v in protocol.LAMBDA_ENERGIES)],
+        ["evaluation $\\tau$ (IP, IP*)", f"{protocol.TAU_PLAUSIBILITY:g}"],
+        ["evaluation $\\tau$ (cost, protected)", f"{protocol.TAU_MUTABILITY:g}"],
+        ["evaluation max\\_iter", str(protocol.EvalSetting(1.0).max_iter)],
+        ["IP target draws", str(DEFAULT_IP_SAMPLES)],
+        ["IP* length-scale", f"{DEFAULT_LENGTH_SCALE:g}"],
+        ["IP* subsample", str(DEFAULT_SUBSAMPLE)],
+        ["robustness $\\varepsilon$ grid", f"{len(EPSILONS)} values up to {EPSILONS.max():.2g}"],
+        ["PGD steps, step size", f"{PGD_STEPS}, {PGD_STEP_SIZE:g}"],
+    ]
+    return tabular(["Parameter", "Value"], rows, align="ll")
+
+
+def config_tabular(config: Mapping) -> str:
+    """The resolved workflow configuration, flattened to ``key: value`` rows (appendix)."""
+    rows = [[f"\\texttt{{{escape(k)}}}", escape(v)] for k, v in _flatten(config)]
+    return tabular(["Configuration key", "Value"], rows, align="lp{0.55\\linewidth}", long=True)
+
+
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """``key.sub: value`` rows; descriptions (prose, not settings) are left out."""
+    if isinstance(value, Mapping):
+        out: list[tuple[str, str]] = []
+        for key in value:
+            if key == "description":
+                continue
+            out += _flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(value, list | tuple):
+        return [(prefix, ", ".join(str(v) for v in value))]
+    return [(prefix, str(value))]
+
+
+def write(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

@@ -1,0 +1,248 @@
+"""The generated macros file: every number the paper's text quotes (issue 15).
+
+One function, :func:`collect_macros`, derives ``\\newcommand`` definitions from the
+aggregated tables with systematic names (:func:`cftrain.reporting.names.macro_name`):
+
+===========================  =========================================================
+``\\<metric><Field><Data>``   main table: metric ip | ipStar | cost; Field Reduction,
+                              Std, Sig (a star or nothing), CiLow, CiHigh, Ct, Bl
+``\\costUnconstrained…``      cost without protected features (SPEC §6.4), same fields
+``\\validity<Model><Set><Data>`` Model CT | BL, Set Unconstrained | Constrained (§6.5)
+``\\ig<Model><Stat><Data>``    Stat Median | CiLow | CiHigh (§6.6)
+``\\ablation<Metric><Model><Data>`` % reduction vs BL (§6.7)
+``\\robust<Attack><Model><Point><Data>`` Point Clean | End (largest ε) (§6.8)
+``\\pub…``                    the same names for the published numbers (SPEC §6)
+``\\have<Experiment>``        defined when the experiment's tables were read
+``\\hp…``                     hyper-parameters of the library and the configuration
+===========================  =========================================================
+
+Counts for the prose (``\\ipNumSig``: datasets with a significant positive reduction) are
+derived from the same rows, so a sentence never contradicts its table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from cftrain.atomic import atomic_path
+from cftrain.reporting import tables
+from cftrain.reporting.names import METRIC_PARTS, dataset_label, macro_name, model_label
+
+SIG_MARK = r"\textsuperscript{*}"
+MISSING = "--"
+REDUCTION_FIELDS = {
+    "value": "Reduction",
+    "std": "Std",
+    "ci_low": "CiLow",
+    "ci_high": "CiHigh",
+    "ct_mean": "Ct",
+    "bl_mean": "Bl",
+}
+
+
+def fmt(value: object, digits: int = 2) -> str:
+    """Fixed-point text of a number; ``--`` for a missing value (NaN, None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return f"{float(value):.{digits}f}"
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
+def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[str, str]:
+    """Macros of :func:`~cftrain.evaluation.aggregation.reduction_table` rows.
+
+    metric_part: metric column value → leading name part (e.g. ``{"cost": "costUnconstrained"}``);
+    rows of other metrics are ignored. Adds ``<part>NumSig`` (significant and positive) and
+    ``<part>NumSigNeg`` (significant and negative) over the non-average rows.
+    """
+    out: dict[str, str] = {}
+    for metric, part in metric_part.items():
+        rows = df[df["metric"] == metric]
+        for row in rows.itertuples(index=False):
+            data = dataset_label(row.dataset)
+            fields = REDUCTION_FIELDS if row.dataset != "Avg." else {"value": "Reduction"}
+            for column, field in fields.items():
+                out[macro_name(part, field, data)] = fmt(getattr(row, column, None))
+            if row.dataset != "Avg.":
+                out[macro_name(part, "Sig", data)] = SIG_MARK if _truthy(row.star) else ""
+        datasets = rows[rows["dataset"] != "Avg."]
+        sig = datasets["star"].map(_truthy)
+        out[macro_name(part, "Num", "Sig")] = str(int((sig & (datasets["value"] > 0)).sum()))
+        out[macro_name(part, "Num", "Sig", "Neg")] = str(int((sig & (datasets["value"] < 0)).sum()))
+        out[macro_name(part, "Num", "Datasets")] = str(len(datasets))
+        if not datasets.empty and datasets["value"].notna().any():
+            best = datasets.loc[datasets["value"].idxmax()]
+            worst = datasets.loc[datasets["value"].idxmin()]
+            out[macro_name(part, "Best", "Data")] = dataset_label(best["dataset"])
+            out[macro_name(part, "Best", "Reduction")] = fmt(best["value"])
+            out[macro_name(part, "Worst", "Data")] = dataset_label(worst["dataset"])
+            out[macro_name(part, "Worst", "Reduction")] = fmt(worst["value"])
+    return out
+
+
+def validity_macros(df: pd.DataFrame, setting: str) -> dict[str, str]:
+    """``\\validity<Model><Setting><Data>`` from a validity table."""
+    return {
+        macro_name("validity", model_label(r.model), setting, dataset_label(r.dataset)): fmt(
+            r.validity
+        )
+        for r in df.itertuples(index=False)
+    }
+
+
+def ig_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Per dataset and model; ``igNumLower`` counts datasets where CT's median is below BL's."""
+    out: dict[str, str] = {}
+    wide = df.pivot(index="dataset", columns="model", values="median")
+    if {"full", "vanilla"} <= set(wide.columns):
+        out["igNumLower"] = str(int((wide["full"] < wide["vanilla"]).sum()))
+        out["igNumDatasets"] = str(len(wide))
+    for r in df.itertuples(index=False):
+        for column, stat in (("median", "Median"), ("ci_low", "CiLow"), ("ci_high", "CiHigh")):
+            name = macro_name("ig", model_label(r.model), stat, dataset_label(r.dataset))
+            out[name] = fmt(getattr(r, column))
+    return out
+
+
+def ablation_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Per dataset, and ``…Avg`` as the plain mean over datasets, of each objective's reduction."""
+    df = df[df["metric"].isin(list(METRIC_PARTS))]
+    out = {
+        macro_name(
+            "ablation", METRIC_PARTS[r.metric], model_label(r.model), dataset_label(r.dataset)
+        ): fmt(r.reduction)
+        for r in df.itertuples(index=False)
+    }
+    for (metric, model), part in df.groupby(["metric", "model"], sort=True):
+        name = macro_name("ablation", METRIC_PARTS[metric], model_label(model), "Avg")
+        out[name] = fmt(part["reduction"].mean())
+    return out
+
+
+def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Clean accuracy (ε = 0) and the accuracy at the largest ε per attack, model, dataset."""
+    out: dict[str, str] = {}
+    keys = ["dataset", "model", "attack"]
+    for (data, model, attack), part in df.sort_values("epsilon").groupby(keys, sort=True):
+        stem = ("robust", attack.upper(), model_label(model))
+        out[macro_name(*stem, "Clean", dataset_label(data))] = fmt(part["accuracy"].iloc[0])
+        out[macro_name(*stem, "End", dataset_label(data))] = fmt(part["accuracy"].iloc[-1])
+    ends = df[df["epsilon"] == df.groupby(keys)["epsilon"].transform("max")]
+    for (model, attack), part in ends.groupby(["model", "attack"], sort=True):
+        out[macro_name("robust", attack.upper(), model_label(model), "End", "Avg")] = fmt(
+            part["accuracy"].mean()
+        )
+    if not df.empty:
+        out["robustEpsMax"] = fmt(df["epsilon"].max())
+    return out
+
+
+def hyperparameter_macros() -> dict[str, str]:
+    """``\\hp…``: the library's training defaults and evaluation constants (SPEC §0, §5)."""
+    from cftrain.evaluation import attribution, protocol, robustness
+    from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
+    from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
+    from cftrain.training_config import TrainingConfig
+
+    train = TrainingConfig()
+    values: dict[tuple[str, ...], object] = {
+        ("lambda", "clf"): train.lambda_clf,
+        ("lambda", "div"): train.lambda_div,
+        ("lambda", "adv"): train.lambda_adv,
+        ("epochs",): train.nepochs,
+        ("lr",): train.lr,
+        ("max", "iter"): train.max_iter,
+        ("step", "size"): train.step_size,
+        ("ae", "epsilon"): train.ae_epsilon,
+        ("lambda", "cost"): train.lambda_cost,
+        ("lambda", "energy"): train.lambda_energy,
+        ("eval", "lambda", "cost"): protocol.EvalSetting(1.0).lambda_cost,
+        ("eval", "tau"): protocol.TAU_PLAUSIBILITY,
+        ("eval", "tau", "cost"): protocol.TAU_MUTABILITY,
+        ("eval", "max", "iter"): protocol.EvalSetting(1.0).max_iter,
+        ("eval", "lambdas"): ", ".join(f"{v:g}" for v in protocol.LAMBDA_ENERGIES),
+        ("eval", "num", "lambdas"): len(protocol.LAMBDA_ENERGIES),
+        ("length", "scale"): DEFAULT_LENGTH_SCALE,
+        ("ip", "draws"): DEFAULT_IP_SAMPLES,
+        ("mmd", "subsample"): DEFAULT_SUBSAMPLE,
+        ("pgd", "steps"): robustness.PGD_STEPS,
+        ("pgd", "step", "size"): robustness.PGD_STEP_SIZE,
+        ("eps", "max"): float(robustness.EPSILONS.max()),
+        ("ig", "steps"): attribution.DEFAULT_IG_STEPS,
+        ("ig", "rounds"): attribution.DEFAULT_ROUNDS,
+        ("ig", "sample"): attribution.DEFAULT_SAMPLE_SIZE,
+    }
+    return {
+        macro_name("hp", *parts): v if isinstance(v, str) else f"{v:g}"
+        for parts, v in values.items()
+    }
+
+
+def accuracy_macros(df: pd.DataFrame) -> dict[str, str]:
+    """``\\accuracy<Model><Data>`` (clean test accuracy) and ``…Avg`` over datasets."""
+    out = {
+        macro_name("accuracy", model_label(r.model), dataset_label(r.dataset)): fmt(r.accuracy)
+        for r in df.itertuples(index=False)
+    }
+    for model, part in df.groupby("model", sort=True):
+        out[macro_name("accuracy", model_label(model), "Avg")] = fmt(part["accuracy"].mean())
+    return out
+
+
+def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str, str]:
+    """All result macros of the configured ``experiments`` (see the module docstring)."""
+    experiments = list(experiments)
+    out: dict[str, str] = hyperparameter_macros()
+    for experiment in experiments:
+        out[macro_name("have", experiment)] = ""
+
+    def get(key: str) -> pd.DataFrame | None:
+        return tables.load(results, key, experiments)
+
+    if (df := get("main_ip")) is not None:
+        out |= reduction_macros(df, {"ip": "ip", "mmd": "ipStar"})
+    if (df := get("main_cost")) is not None:
+        out |= reduction_macros(df, {"cost": "cost"})
+    if (df := get("costs_unconstrained")) is not None:
+        out |= reduction_macros(df, {"cost": "costUnconstrained"})
+    if (df := get("validity_unconstrained")) is not None:
+        out |= validity_macros(df, "Unconstrained")
+    if (df := get("validity_constrained")) is not None:
+        out |= validity_macros(df, "Constrained")
+    if (df := get("ig")) is not None:
+        out |= ig_macros(df)
+    if (df := get("ablation")) is not None:
+        out |= ablation_macros(df)
+    if (df := get("robustness")) is not None:
+        out |= robustness_macros(df)
+    if (df := get("accuracy_single")) is not None:
+        out |= accuracy_macros(df)
+    return out
+
+
+def render(macros: Mapping[str, str], source: str) -> str:
+    """The macros as LaTeX ``\\newcommand`` lines (names sorted, so diffs stay small)."""
+    lines = [f"% Generated by `cftrain report macros` from {source}; do not edit."]
+    for name in sorted(macros):
+        if not name.isalpha():
+            raise ValueError(f"macro name {name!r} is not letters only")
+        value = macros[name]
+        if value.startswith("-") and value != MISSING:  # keep a negative number on one line
+            value = f"\\mbox{{{value}}}"
+        lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_macros(path: str | Path, macros: Mapping[str, str], source: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(render(macros, source))
+    return Path(path)

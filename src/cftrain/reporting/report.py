@@ -1,0 +1,124 @@
+"""One call that writes everything the paper ``\\input``s (issue 15).
+
+``build_report`` reads the aggregated tables of the configured experiments and writes, under
+``out_dir`` (``results/paper/generated``), the macros file and the table fragments listed in
+:data:`GENERATED`, and the comparison with the published numbers. A table whose experiment
+was not configured becomes a one-line note, so the paper builds for any configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from cftrain.atomic import atomic_path
+from cftrain.reporting import compare, compute, figures, latex, tables
+from cftrain.reporting.macros import collect_macros, write_macros
+from cftrain.reporting.names import macro_name
+
+GENERATED = (
+    "macros.tex",
+    "main_table.tex",
+    "costs_unconstrained_table.tex",
+    "validity_table.tex",
+    "ig_table.tex",
+    "comparison_table.tex",
+    "wall_times_table.tex",
+    "reported_compute_table.tex",
+    "final_hyperparameters_table.tex",
+    "defaults_table.tex",
+    "config_table.tex",
+)
+required_inputs = tables.required_inputs  # the aggregated CSVs the report rule reads
+NOT_RUN = "\\emph{Not run in this configuration.}\n"
+
+
+def _needs(experiments: Sequence[str], *keys: str) -> bool:
+    return any(tables.SOURCES[k][0] in experiments for k in keys)
+
+
+def build_report(
+    results: str | Path,
+    datasets: Mapping[str, Sequence[str]],
+    out_dir: str | Path,
+    comparison_dir: str | Path,
+    wall_times: str | Path,
+    config: Mapping | None = None,
+) -> list[Path]:
+    """Write the macros, table fragments and comparison; returns the paths written.
+
+    datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
+    figures drawn for it (:func:`cftrain.reporting.figures.expected`).
+    """
+    experiments = list(datasets)
+    out = Path(out_dir)
+    written: list[Path] = []
+
+    def put(name: str, text: str) -> None:
+        written.append(latex.write(out / name, text))
+
+    put(
+        "main_table.tex",
+        latex.main_tabular(results, experiments)
+        if _needs(experiments, "main_ip", "main_cost")
+        else NOT_RUN,
+    )
+    costs = tables.load(results, "costs_unconstrained", experiments)
+    put(
+        "costs_unconstrained_table.tex",
+        NOT_RUN if costs is None else latex.reduction_tabular({"Cost (\\%)": (costs, "cost")}),
+    )
+    put(
+        "validity_table.tex",
+        latex.validity_tabular(results, experiments)
+        if _needs(experiments, "validity_unconstrained", "validity_constrained")
+        else NOT_RUN,
+    )
+    put(
+        "ig_table.tex",
+        latex.ig_tabular(results, experiments) if _needs(experiments, "ig") else NOT_RUN,
+    )
+    comparison = compare.comparison(results, experiments)
+    written.append(write_csv(Path(comparison_dir) / "comparison.csv", comparison))
+    comparison_tex = latex.comparison_tabular(comparison)
+    written.append(latex.write(Path(comparison_dir) / "comparison.tex", comparison_tex))
+    put("comparison_table.tex", comparison_tex)
+    walls = compute.read_wall_times(wall_times)
+    put("wall_times_table.tex", latex.wall_time_tabular(walls))
+    put("reported_compute_table.tex", latex.reported_compute_tabular(compute.reported_compute()))
+    put("final_hyperparameters_table.tex", latex.final_hyperparameters_tabular())
+    put("defaults_table.tex", latex.defaults_tabular())
+    put("config_table.tex", latex.config_tabular(config or {}))
+
+    macros = collect_macros(results, experiments)
+    macros |= comparison_macros(comparison)
+    macros |= compute.wall_time_macros(walls)
+    for name in figures.expected(datasets):
+        macros[macro_name("have", "fig", name)] = ""
+    macros["experimentsRun"] = ", ".join(latex.escape(e) for e in experiments)
+    source = f"{results} (experiments: {', '.join(experiments)})"
+    written.append(write_macros(out / "macros.tex", macros, source))
+    return written
+
+
+def comparison_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Counts for the comparison section: cells compared, sign and star agreements."""
+    done = df[df["ours"].notna()]
+    signs = done["sign_agrees"].dropna()
+    stars = done["star_agrees"].dropna()
+    return {
+        macro_name("compare", "Cells"): str(len(done)),
+        macro_name("compare", "Sign", "Checked"): str(len(signs)),
+        macro_name("compare", "Sign", "Agree"): str(int(signs.astype(bool).sum())),
+        macro_name("compare", "Star", "Checked"): str(len(stars)),
+        macro_name("compare", "Star", "Agree"): str(int(stars.astype(bool).sum())),
+        macro_name("compare", "Published", "Cells"): str(len(df)),
+    }
+
+
+def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+    return Path(path)

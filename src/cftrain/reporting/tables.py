@@ -1,0 +1,85 @@
+"""Reading the workflow's aggregated tables (``results/<exp>/tables/<name>.csv``, CONTRACT).
+
+The report needs to know which experiment produces which table, so that a table of an
+experiment that was not run is *absent by design* (its section says so) while a missing table
+of an experiment that ran is an error naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from cftrain.reporting.names import DATASET_ORDER
+
+# (experiment, table) pairs the report reads; the column layout is what
+# cftrain.evaluation.aggregation returns for each.
+SOURCES: dict[str, tuple[str, str]] = {
+    "main_ip": ("single", "main"),  # IP, IP* columns of the main table (SPEC §5.1)
+    "main_cost": ("mutability", "main"),  # Cost column, protected features
+    "costs_unconstrained": ("single", "costs_unconstrained"),  # SPEC §6.4
+    "validity_unconstrained": ("single", "validity"),  # SPEC §6.5 "mut."
+    "validity_constrained": ("mutability", "validity"),  # SPEC §6.5 "constr."
+    "ig": ("mutability", "ig"),  # SPEC §6.6
+    "ablation": ("ablation", "ablation"),  # SPEC §6.7
+    "robustness": ("ablation", "robustness"),  # SPEC §6.8
+    "initial_grid": ("initial_grid", "initial_grid"),  # SPEC §2.7
+    "accuracy_single": ("single", "accuracy"),  # clean test accuracy (SPEC §5.4)
+}
+WALL_TIMES = "tables/wall_times.csv"  # results/tables/wall_times.csv: per-rule benchmark sums
+
+
+def table_path(results: str | Path, experiment: str, name: str) -> Path:
+    return Path(results) / experiment / "tables" / f"{name}.csv"
+
+
+def required_inputs(results: str | Path, experiments: Iterable[str]) -> list[Path]:
+    """The aggregated CSVs the report reads for the configured ``experiments`` (DAG inputs)."""
+    run = set(experiments)
+    paths = {table_path(results, e, n) for e, n in SOURCES.values() if e in run}
+    return sorted(paths)
+
+
+def load(
+    results: str | Path, key: str, experiments: Iterable[str], all_rows: bool = False
+) -> pd.DataFrame | None:
+    """Table ``key`` of :data:`SOURCES` (only :func:`paper_rows` unless ``all_rows``), or None
+    when its experiment is not configured.
+
+    Raises FileNotFoundError naming the file when the experiment is configured but the
+    table is missing (a broken run must not silently drop a section).
+    """
+    experiment, name = SOURCES[key]
+    if experiment not in set(experiments):
+        return None
+    path = table_path(results, experiment, name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: table {name!r} of experiment {experiment!r} is missing; "
+            "run the workflow's aggregate rule first"
+        )
+    df = pd.read_csv(path)
+    return df if all_rows else paper_rows(df)
+
+
+PAPER_PROTOCOL = "ecco"  # the paper's evaluation generator (SPEC §5.2)
+
+
+def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows the paper reports: the first training seed (the paper trained one model per
+    setting; more seeds are issue 17's study) and the paper's ECCo evaluation protocol where a
+    table holds several."""
+    if "seed" in df.columns and df["seed"].notna().any():
+        df = df[df["seed"] == df["seed"].min()]
+    if "protocol" in df.columns and (df["protocol"] == PAPER_PROTOCOL).any():
+        df = df[df["protocol"] == PAPER_PROTOCOL]
+    return df.reset_index(drop=True)
+
+
+def dataset_sorted(df: pd.DataFrame, column: str = "dataset") -> pd.DataFrame:
+    """Rows in the paper's dataset order (unknown datasets after, alphabetically; Avg. last)."""
+    rank = {name: i for i, name in enumerate(DATASET_ORDER)}
+    key = df[column].map(lambda d: (rank.get(d, len(rank) - 1) if d != "Avg." else len(rank), d))
+    return df.iloc[sorted(range(len(df)), key=lambda i: key.iloc[i])].reset_index(drop=True)

@@ -1,0 +1,149 @@
+"""The paper built by the smoke workflow (issue 15): the PDF, its inputs, and a rebuild after
+a result changes. One smoke run is shared by every test here (and every xdist worker)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from filelock import FileLock
+
+from cftrain import config as cfg
+from cftrain.reporting import figures, tables
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
+SMOKE = ("--config", "scale=smoke")
+TIMEOUT_S = 1800  # a loaded 2-core machine
+
+
+def _env() -> dict[str, str]:
+    """This checkout's cftrain (PYTHONPATH) and the venv's console scripts (PATH)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    env.setdefault("CFTRAIN_DATA_MIRROR", str(DATA_MIRROR))
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.pop("CFTRAIN_DATA_DIR", None)
+    return env
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """The repository's Snakefile run in ``workdir`` (nothing is written into the checkout)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+    cmd += ["--directory", str(workdir), "--cores", "2", *SMOKE, *args]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+
+
+# the same xdist group as the workflow tests: one worker, so a shared smoke run is run once
+pytestmark = pytest.mark.xdist_group("workflow_smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working directory of a complete smoke run: the workflow tests' run when their
+    ``smoke_runs`` fixture is shared (conftest), else one of our own, shared by xdist workers."""
+    try:
+        return request.getfixturevalue("smoke_runs")["a"]
+    except pytest.FixtureLookupError:
+        pass
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' temp dirs share this run's parent
+        root = root.parent
+    base = root / "paper-smoke"
+    with FileLock(str(base) + ".lock"):
+        if not (base / "done").exists():
+            base.mkdir(parents=True, exist_ok=True)
+            proc = _snakemake(base)
+            assert proc.returncode == 0, proc.stderr[-5000:]
+            (base / "done").touch()
+    return base
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+
+
+def _smoke_datasets() -> dict[str, list[str]]:
+    """experiment → datasets of the smoke configuration, resolved as the Snakefile does."""
+    conf = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    _, experiments = cfg.resolve({**conf, "scale": "smoke"}, ROOT)
+    return {name: e.datasets for name, e in experiments.items()}
+
+
+def test_smoke_pdf_has_pages_and_the_main_table_numbers(smoke: Path):
+    pdf = smoke / "results" / "paper" / "paper.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages > 1
+    text = _pdf_text(pdf)
+    main = tables.paper_rows(pd.read_csv(tables.table_path(smoke / "results", "single", "main")))
+    values = main[(main["dataset"] != "Avg.") & main["value"].notna()]["value"]
+    assert len(values) > 0
+    for value in values:
+        assert f"{value:.2f}" in text
+
+
+def test_every_input_and_figure_of_the_paper_exists(smoke: Path):
+    sources = sorted((ROOT / "paper").rglob("*.tex"))
+    generated = smoke / "results" / "paper" / "generated"
+    figdir = smoke / "results" / "figures"
+    text = "\n".join(p.read_text() for p in sources)
+    inputs = re.findall(r"\\input\{([^}]+)\}", text)
+    assert inputs
+    for name in inputs:
+        stem = name if name.endswith(".tex") else f"{name}.tex"
+        assert (ROOT / "paper" / stem).is_file() or (generated / stem).is_file(), name
+    graphics = set(re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}", text))
+    expected = set(figures.expected(_smoke_datasets()))
+    assert expected, "the smoke configuration draws figures"
+    # every figure the DAG draws is in the paper, and every figure the paper reads exists
+    assert {f"{name}.pdf" for name in expected} <= graphics
+    recorded = (smoke / "results" / "paper" / "build" / "paper.fls").read_text()
+    read = set(re.findall(r"INPUT .*/([^/\s]+\.pdf)\s*$", recorded, flags=re.M))
+    for name in graphics:
+        if Path(name).stem in expected:
+            assert (figdir / name).is_file(), name
+            assert name in read, name
+        else:  # a figure of an experiment the smoke run does not have: not read
+            assert name not in read, name
+    assert {p.name for p in figdir.iterdir()} == {
+        str(p.name) for p in figures.figure_paths(figdir, expected)
+    }
+
+
+def _planned_rules(workdir: Path) -> set[str]:
+    proc = _snakemake(workdir, "--dry-run")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    return set(re.findall(r"^\s*(?:local)?(?:rule|checkpoint) (\w+):", out, flags=re.M))
+
+
+def test_a_changed_result_reaches_the_pdf_and_reruns_only_its_dependants(
+    smoke: Path, tmp_path: Path
+):
+    work = tmp_path / "work"
+    shutil.copytree(smoke, work, symlinks=True)
+    path = tables.table_path(work / "results", "single", "main")
+    table = pd.read_csv(path)
+    row = table.index[(table["dataset"] != "Avg.") & (table["metric"] == "ip")][0]
+    table.loc[row, "value"] = 87.654321
+    table.to_csv(path, index=False)
+    assert "87.65" not in _pdf_text(work / "results" / "paper" / "paper.pdf")
+
+    planned = _planned_rules(work)
+    assert {"report", "paper", "figures_main_results"} <= planned
+    assert planned <= {"report", "paper", "figures_main_results", "main_table", "all"}
+
+    proc = _snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "87.65" in _pdf_text(work / "results" / "paper" / "paper.pdf")
+    macros = (work / "results" / "paper" / "generated" / "macros.tex").read_text()
+    assert "{87.65}" in macros
