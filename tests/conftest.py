@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import torch
+
+import workflow_helpers as workflow
+from cftrain import config as cfg
 
 # The raw-data mirror sits beside the clone (../shared/data), locally and in CI.
 DATA_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,3 +37,48 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory, data_mirror) -> dict:
+    """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
+    once a third of the training jobs finished, then resumed with --rerun-incomplete."""
+    a = tmp_path_factory.mktemp("smoke_a")
+    start = time.perf_counter()
+    run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE)
+    seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr[-5000:]
+
+    b = tmp_path_factory.mktemp("smoke_b")
+    n_train = sum(
+        j.rule == "train"
+        for j in cfg.plan(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
+    )
+    proc = subprocess.Popen(
+        workflow.command(b, "--cores", "2", *workflow.SMOKE),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=workflow.run_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + workflow.TIMEOUT_S
+    while len(list(b.glob("results/**/model.pt"))) < n_train // 3:
+        assert proc.poll() is None, "the smoke run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
+    before = models - workflow.incomplete(b)
+    unlock = workflow.snakemake(
+        b, "--unlock", *workflow.SMOKE
+    )  # a killed Snakemake leaves its lock behind
+    assert unlock.returncode == 0, unlock.stderr
+    resumed = time.time()
+    time.sleep(0.05)
+    rerun = workflow.snakemake(b, "--cores", "2", "--rerun-incomplete", *workflow.SMOKE)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    trained = {
+        str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
+    }
+    return {"a": a, "b": b, "seconds": seconds, "before": before, "trained": trained}

@@ -3,68 +3,31 @@ a result changes. One smoke run is shared by every test here (and every xdist wo
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from filelock import FileLock
 
 from cftrain import config as cfg
 from cftrain.reporting import figures, tables
+from workflow_helpers import ROOT, SMOKE, snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
-SMOKE = ("--config", "scale=smoke")
-TIMEOUT_S = 1800  # a loaded 2-core machine
-
-
-def _env() -> dict[str, str]:
-    """This checkout's cftrain (PYTHONPATH) and the venv's console scripts (PATH)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
-    env.setdefault("CFTRAIN_DATA_MIRROR", str(DATA_MIRROR))
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.pop("CFTRAIN_DATA_DIR", None)
-    return env
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """The repository's Snakefile run in ``workdir`` (nothing is written into the checkout)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-    cmd += ["--directory", str(workdir), "--cores", "2", *SMOKE, *args]
-    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
-
-
-# the same xdist group as the workflow tests: one worker, so a shared smoke run is run once
+# the same xdist group as the workflow tests: one worker runs the shared smoke runs once
 pytestmark = pytest.mark.xdist_group("workflow_smoke")
 
 
 @pytest.fixture(scope="session")
-def smoke(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working directory of a complete smoke run: the workflow tests' run when their
-    ``smoke_runs`` fixture is shared (conftest), else one of our own, shared by xdist workers."""
-    try:
-        return request.getfixturevalue("smoke_runs")["a"]
-    except pytest.FixtureLookupError:
-        pass
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' temp dirs share this run's parent
-        root = root.parent
-    base = root / "paper-smoke"
-    with FileLock(str(base) + ".lock"):
-        if not (base / "done").exists():
-            base.mkdir(parents=True, exist_ok=True)
-            proc = _snakemake(base)
-            assert proc.returncode == 0, proc.stderr[-5000:]
-            (base / "done").touch()
-    return base
+def smoke(smoke_runs: dict) -> Path:
+    """The working directory of the complete, uninterrupted smoke run (conftest)."""
+    return smoke_runs["a"]
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return snakemake(workdir, "--cores", "2", *SMOKE, *args)
 
 
 def _pdf_text(pdf: Path) -> str:

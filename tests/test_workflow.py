@@ -8,14 +8,10 @@ through a session fixture: an uninterrupted one, and one killed midway and resum
 
 from __future__ import annotations
 
-import base64
 import collections
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -23,39 +19,7 @@ import pytest
 import torch
 
 from cftrain import config as cfg
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
-SMOKE = ["--config", "scale=smoke"]
-TIMEOUT_S = 1800  # a loaded 2-core machine; an idle one needs a few minutes
-
-
-def _env(**extra: str) -> dict[str, str]:
-    """The test process's environment with the venv's scripts (``cftrain``) on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("CFTRAIN_DATA_MIRROR", str(DATA_MIRROR))
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.pop("CFTRAIN_DATA_DIR", None)  # each run caches data in its own directory
-    env.update(extra)
-    return env
-
-
-def _command(workdir: Path, *args: str) -> list[str]:
-    return [
-        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-        "--directory", str(workdir), *args,
-    ]  # fmt: skip
-
-
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _command(workdir, *args),
-        capture_output=True,
-        text=True,
-        env=env or _env(),
-        timeout=TIMEOUT_S,
-    )
+from workflow_helpers import ROOT, SMOKE, run_env, snakemake
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -85,54 +49,6 @@ def tables(workdir: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(workdir)): p.read_bytes() for p in files if "wall_times" not in p.name
     }
-
-
-def _incomplete(workdir: Path) -> set[str]:
-    """Outputs Snakemake marks as incomplete (base64 names in .snakemake/incomplete)."""
-    marks = workdir / ".snakemake" / "incomplete"
-    return {base64.b64decode(p.name).decode() for p in marks.iterdir()} if marks.is_dir() else set()
-
-
-@pytest.fixture(scope="session")
-def smoke_runs(tmp_path_factory, data_mirror) -> dict:
-    """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
-    once a third of the training jobs finished, then resumed with --rerun-incomplete."""
-    a = tmp_path_factory.mktemp("smoke_a")
-    start = time.perf_counter()
-    run = snakemake(a, "--cores", "2", *SMOKE)
-    seconds = time.perf_counter() - start
-    assert run.returncode == 0, run.stderr[-5000:]
-
-    b = tmp_path_factory.mktemp("smoke_b")
-    n_train = sum(
-        j.rule == "train" for j in cfg.plan(cfg.resolve({"scale": "smoke"}, ROOT)[1].values())
-    )
-    proc = subprocess.Popen(
-        _command(b, "--cores", "2", *SMOKE),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_env(),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + TIMEOUT_S
-    while len(list(b.glob("results/**/model.pt"))) < n_train // 3:
-        assert proc.poll() is None, "the smoke run ended before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
-    before = models - _incomplete(b)
-    unlock = snakemake(b, "--unlock", *SMOKE)  # a killed Snakemake leaves its lock behind
-    assert unlock.returncode == 0, unlock.stderr
-    resumed = time.time()
-    time.sleep(0.05)
-    rerun = snakemake(b, "--cores", "2", "--rerun-incomplete", *SMOKE)
-    assert rerun.returncode == 0, rerun.stderr[-5000:]
-    trained = {
-        str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
-    }
-    return {"a": a, "b": b, "seconds": seconds, "before": before, "trained": trained}
 
 
 def test_lint_has_no_findings(tmp_path):
@@ -179,7 +95,7 @@ def test_bad_config_value_fails_before_any_job(tmp_path):
 
 
 def test_missing_raw_file_stops_before_any_job(tmp_path):
-    env = _env(CFTRAIN_DATA_MIRROR=str(tmp_path / "no-mirror"))
+    env = run_env(CFTRAIN_DATA_MIRROR=str(tmp_path / "no-mirror"))
     run = snakemake(tmp_path, "--cores", "1", "--config", "experiments=[single]", env=env)
     assert run.returncode != 0
     assert "give_me_some_credit/cs-training.csv" in run.stderr
