@@ -61,9 +61,9 @@ ReturnToService=2
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-# Finished jobs stay visible to squeue for 5 minutes: the workflow profiles read job status
-# with squeue, and the tests list COMPLETED jobs with squeue --states=all.
-MinJobAge=300
+# Finished jobs stay visible to squeue for an hour: the workflow profiles read job status
+# with squeue, and the tests list a whole run's COMPLETED jobs with squeue --states=all.
+MinJobAge=3600
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/d
 SlurmctldPidFile=$STATE/slurmctld.pid
