@@ -32,19 +32,28 @@ from cftrain.evaluation.counterfactual_metrics import (
 )
 from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE, mmd2_by_group
 from cftrain.evaluation.performance import predict
-from cftrain.generators import ECCo, Generic
+from cftrain.generators import REVISE, ECCo, Generic, Omniscient
 from cftrain.generators.base import Generator
 from cftrain.sampling import draw_by_class
 from cftrain.search import search
+from cftrain.vae import fit_vae
 
 LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # SPEC §5.2: one evaluation per value
 TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
 TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
 
 
+EVAL_GENERATORS = ("ECCo", "Generic", "REVISE", "Omniscient")
+
+
 @dataclass(frozen=True)
 class EvalSetting:
-    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's)."""
+    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's).
+
+    ``generator`` is one of ``EVAL_GENERATORS``: the paper evaluates with ECCo only; the
+    seed draft's initial grid (SPEC §2.7) also evaluates each cell with its own training
+    generator. λ_energy only enters ECCo, λ_cost ECCo, Generic and REVISE.
+    """
 
     lambda_energy: float
     lambda_cost: float = 0.0
@@ -53,12 +62,22 @@ class EvalSetting:
     step_size: float = 0.1
     generator: str = "ECCo"
 
-    def build(self) -> Generator:
+    def __post_init__(self) -> None:
+        if self.generator not in EVAL_GENERATORS:
+            raise ValueError(f"generator={self.generator!r}; expected one of {EVAL_GENERATORS}")
+
+    def build(self, pool: torch.Tensor | None = None) -> Generator:
+        """The generator; REVISE (its VAE fitted with seed 0, SPEC §2.4) and Omniscient
+        (SPEC §2.6) need the training features ``pool: (M, D)``."""
         if self.generator == "ECCo":
             return ECCo(lambda_cost=self.lambda_cost, lambda_energy=self.lambda_energy)
         if self.generator == "Generic":
             return Generic(lambda_cost=self.lambda_cost)
-        raise ValueError(f"generator={self.generator!r}; expected 'ECCo' or 'Generic'")
+        if pool is None:
+            raise ValueError(f"the {self.generator} evaluation generator needs the training pool")
+        if self.generator == "Omniscient":
+            return Omniscient(pool=pool)
+        return REVISE(vae=fit_vae(pool, seed=0)[0], lambda_cost=self.lambda_cost)
 
 
 def eval_settings(
@@ -103,6 +122,7 @@ def benchmark(
     length_scale: float = DEFAULT_LENGTH_SCALE,
     n_div: int = DEFAULT_SUBSAMPLE,
     n_ip: int = DEFAULT_IP_SAMPLES,
+    pool: torch.Tensor | None = None,
 ) -> pd.DataFrame:
     """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
 
@@ -113,6 +133,7 @@ def benchmark(
     test point; their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target
     groups, and those with < 2 valid counterfactuals, SPEC §11.2), and ``n_nonfinite`` search
     step entries set to 0 (SPEC §11.6).
+    ``pool``: training features for the REVISE and Omniscient evaluation generators.
     Same inputs and ``seed`` give the same table.
     """
     frames = []
@@ -124,12 +145,14 @@ def benchmark(
         factual_labels, target_labels = draw_label_pairs(
             n_individuals, n_classes, _generator(seed, "pairs", setting)
         )
+        generator = setting.build(pool)
         for name, model in models.items():
             frame, counts = _evaluate_model(
                 model,
                 x_test,
                 y_test,
                 setting,
+                generator,
                 factual_labels,
                 target_labels,
                 n_classes=n_classes,
@@ -173,6 +196,7 @@ def benchmark_dataset(
         constraints=data.constraints(protect),
         dataset=data.name,
         experiment=experiment,
+        pool=torch.from_numpy(data.x_train).to(device),
         **kwargs,
     )
 
@@ -225,6 +249,7 @@ def _evaluate_model(
     x_test: torch.Tensor,
     y_test: torch.Tensor,
     setting: EvalSetting,
+    generator: Generator,
     factual_labels: torch.Tensor,
     target_labels: torch.Tensor,
     *,
@@ -258,7 +283,7 @@ def _evaluate_model(
         model,
         x,
         target,
-        setting.build(),
+        generator,
         constraints,
         tau=setting.tau,
         max_iter=setting.max_iter,

@@ -1,0 +1,26 @@
+# Counterfactual Training reproduction: raw data → training per grid cell → evaluation →
+# tables (→ figures and paper, workflow/rules/figures.smk and paper.smk).
+#   snakemake --cores all                        the paper (single, mutability, ablation)
+#   snakemake --cores all --config scale=smoke   the whole DAG at tiny sizes
+#   snakemake --cores all --config experiments=[initial_grid]
+# Experiments are data: config/experiments/*.yaml, validated by workflow/schemas/.
+
+
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    input:
+        TABLE_TARGETS,
+        FIGURE_TARGETS,
+        PAPER_TARGETS,
+    default_target: True

@@ -1,0 +1,160 @@
+"""``cftrain <stage>``: one subcommand per workflow stage, each a thin wrapper over the library.
+
+A Snakemake rule calls exactly one of these; a user without Snakemake can run one job by
+hand with the same arguments (``--spec`` takes JSON text or ``@file.json``). ``--threads``
+sets torch's threads (the rule's ``threads``); ``--device auto`` uses a GPU when torch sees
+one, ``cuda`` without one fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cftrain.experiment import DEVICES
+
+
+def _spec(text: str) -> Any:
+    """JSON text, or ``@path`` to a JSON file."""
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    return json.loads(text)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected CELL=DIR, got {text!r}")
+    return name, path
+
+
+def _common(parser: argparse.ArgumentParser, device: bool = True) -> None:
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (rule's threads)")
+    if device:
+        parser.add_argument("--device", choices=DEVICES, default="auto")
+
+
+def cmd_data(args: argparse.Namespace) -> str:
+    from cftrain.jobs import data_job
+
+    summary = data_job(args.dataset, args.out)
+    return f"dataset {summary['dataset']}: sizes {summary['sizes']}"
+
+
+def cmd_train(args: argparse.Namespace) -> str:
+    from cftrain.jobs import train_job
+
+    spec = _spec(args.cell)
+    try:
+        return train_job(spec, args.out, args.device)
+    except Exception:
+        traceback.print_exc()
+        where = f"{spec.get('experiment')}/{spec.get('dataset')}/{spec.get('cell')}"
+        raise SystemExit(f"cftrain train: cell {where} seed {spec.get('seed')} failed") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> str:
+    from cftrain.jobs import evaluate_job
+
+    return evaluate_job(_spec(args.spec), dict(args.model), args.out, args.seed, args.device)
+
+
+def cmd_performance(args: argparse.Namespace) -> str:
+    from cftrain.jobs import performance_job
+
+    return performance_job(_spec(args.spec), args.models, args.out, args.device)
+
+
+def cmd_ig(args: argparse.Namespace) -> str:
+    from cftrain.jobs import ig_job
+
+    return ig_job(_spec(args.spec), args.models, args.out, args.device)
+
+
+def cmd_table(args: argparse.Namespace) -> str:
+    from cftrain.tables import build_table, write_table
+
+    tidy = build_table(args.name, args.inputs, _spec(args.options))
+    csv, tex = write_table(args.name, tidy, args.out)
+    return f"table {args.name}: {len(tidy)} rows → {csv}, {tex}"
+
+
+def cmd_cross_main(args: argparse.Namespace) -> str:
+    from cftrain.tables import cross_main, write_table
+
+    csv, _ = write_table("cross_main", cross_main(args.inputs), args.out)
+    return f"main table → {csv}"
+
+
+def cmd_wall_times(args: argparse.Namespace) -> str:
+    from cftrain.tables import wall_times, write_table
+
+    csv, _ = write_table("wall_times", wall_times(args.inputs, args.root), args.out)
+    return f"wall times → {csv}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cftrain", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], str], help: str, device=True):
+        p = sub.add_parser(name, help=help, description=help)
+        _common(p, device)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("data", cmd_data, "build one dataset's processed cache (SPEC §4)", device=False)
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True, type=Path, help="summary JSON")
+
+    p = add("train", cmd_train, "train one grid cell (model.pt, log.csv, params.json)")
+    p.add_argument("--cell", required=True, help="cell spec: JSON or @file.json")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+
+    p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (SPEC §5.2)")
+    p.add_argument("--spec", required=True, help="evaluation spec: JSON or @file.json")
+    p.add_argument("--model", action="append", type=_pair, required=True, help="CELL=DIR")
+    p.add_argument("--seed", type=int, required=True, help="training seed of the models")
+    p.add_argument("--out", required=True, type=Path, help="parquet file")
+
+    for name, func, help in (
+        ("performance", cmd_performance, "accuracy and FGSM/PGD robustness (SPEC §5.4)"),
+        ("ig", cmd_ig, "integrated-gradients sensitivity to protected features (SPEC §5.5)"),
+    ):
+        p = add(name, func, help)
+        p.add_argument("--spec", required=True, help="JSON or @file.json")
+        p.add_argument("--models", nargs="+", required=True, help="model folders")
+        p.add_argument("--out", required=True, type=Path, help="CSV file")
+
+    p = add("table", cmd_table, "one aggregated table: CSV + LaTeX (SPEC §5.3, §6)", False)
+    p.add_argument("name")
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--options", default="{}", help="table options: JSON or @file.json")
+    p.add_argument("--out", required=True, help="output stem (.csv and .tex are added)")
+
+    p = add("cross-main", cmd_cross_main, "the main table across experiments", False)
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add("wall-times", cmd_wall_times, "per-rule wall times from benchmark files", False)
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--root", required=True, help="folder holding <rule>/<wildcards>.tsv")
+    p.add_argument("--out", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    print(args.func(args), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Experiments as data: schema validation with defaults, grid expansion, the job plan.
+
+An experiment (``config/experiments/<name>.yaml``, schema
+``workflow/schemas/experiment.schema.yaml``) names datasets, a model, a training grid, an
+evaluation grid and seeds. :func:`expand_grid` turns the training grid into cells with
+stable readable ids; :func:`plan` lists every training, evaluation and performance job of
+an experiment, which the Snakefile turns into rules' targets and the tests count.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from cftrain.data import DATASETS
+from cftrain.evaluation import sizes
+from cftrain.experiment import cell_config
+from cftrain.objectives import needs_counterfactuals
+
+#: training parameters that do not change a vanilla (BL) run: its cells are not duplicated
+#: per value (issue 14, SPEC §2.7 "vanilla cells not duplicated per generator setting")
+VANILLA_IRRELEVANT = frozenset(
+    {
+        "generator",
+        "lambda_cost",
+        "lambda_energy",
+        "max_iter",
+        "tau",
+        "step_size",
+        "ae_epsilon",
+        "lambda_div",
+        "lambda_reg",
+        "lambda_adv",
+        "nce",
+        "burnin",
+    }
+)
+#: short, readable names of grid keys in cell ids; values alone for objective and generator
+ID_PREFIX = {
+    "objective": "",
+    "generator": "",
+    "lambda_cost": "cost",
+    "lambda_energy": "egy",
+    "max_iter": "T",
+    "tau": "tau",
+    "step_size": "step",
+    "lambda_reg": "reg",
+    "lambda_div": "div",
+    "lambda_adv": "adv",
+    "lambda_clf": "clf",
+    "nce": "nce",
+    "nepochs": "epochs",
+    "burnin": "burnin",
+    "batch_size": "batch",
+    "lr": "lr",
+    "ae_epsilon": "ae",
+}
+#: training-time generator name → evaluation generator name (``EvalSetting.generator``)
+EVAL_GENERATOR = {
+    "ecco": "ECCo",
+    "generic": "Generic",
+    "revise": "REVISE",
+    "omniscient": "Omniscient",
+}
+DATASET_NAMES = tuple(DATASETS)
+OWN_GENERATOR = "own"  # evaluation protocol generator: each cell group's training generator
+
+
+class ConfigError(ValueError):
+    """An invalid workflow or experiment configuration; the message names file and key."""
+
+
+def load_yaml(path: str | Path) -> Any:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def validate(instance: Any, schema: Mapping, where: str) -> Any:
+    """Validate ``instance`` against a JSON schema, filling in the schema's defaults.
+
+    Defaults are deep copies (a default object is never shared between instances). The
+    error names ``where`` (a file), the key path, the bad value and the allowed values.
+    """
+    base = jsonschema.Draft202012Validator
+
+    def set_defaults(validator, properties, inst, sch):
+        if isinstance(inst, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in inst:
+                    inst[name] = copy.deepcopy(sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, inst, sch)
+
+    filling = jsonschema.validators.extend(base, {"properties": set_defaults})
+    instance = copy.deepcopy(instance) if instance is not None else {}
+    error = jsonschema.exceptions.best_match(filling(schema).iter_errors(instance))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+        allowed = error.schema.get("enum") if isinstance(error.schema, dict) else None
+        hint = f"; allowed values: {allowed}" if allowed else ""
+        raise ConfigError(f"{where}: key {key!r}: {error.message}{hint}")
+    return instance
+
+
+def deep_merge(base: Mapping, overlay: Mapping) -> dict:
+    """``base`` with ``overlay`` merged in; nested mappings merge, everything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def format_value(value: Any) -> str:
+    """A grid value as it appears in ids: ``0.001``, ``5``, ``ecco``, ``on``/``off``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return format(value, "g")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training-grid combination: its id and the grid values that define it."""
+
+    id: str
+    params: dict[str, Any] = field(hash=False)
+
+    def matches(self, group: Mapping[str, Any]) -> bool:
+        """In cell group ``group`` (key → value): equal on every key the cell has."""
+        return all(self.params.get(k, v) == v for k, v in group.items())
+
+
+def cell_id(params: Mapping[str, Any]) -> str:
+    """``full_ecco_cost0.001_egy5_T20``: keys in grid order, short prefixes (``ID_PREFIX``)."""
+    if not params:
+        return "default"
+    return "_".join(f"{ID_PREFIX.get(k, k)}{format_value(v)}" for k, v in params.items())
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
+    """One cell per combination of the grid's values, in grid order, ids stable and unique.
+
+    A vanilla cell drops the keys it ignores (``VANILLA_IRRELEVANT``), so it appears once
+    per combination of the keys that matter to it.
+    """
+    keys = list(grid)
+    cells: dict[str, Cell] = {}
+    for values in itertools.product(*(grid[k] for k in keys)):
+        params = dict(zip(keys, values, strict=True))
+        if not needs_counterfactuals(params.get("objective", "full")):
+            params = {k: v for k, v in params.items() if k not in VANILLA_IRRELEVANT}
+        cell = Cell(cell_id(params), params)
+        cells.setdefault(cell.id, cell)
+    return list(cells.values())
+
+
+def cell_groups(cells: Sequence[Cell], group_by: Sequence[str]) -> dict[str, list[Cell]]:
+    """Cell groups evaluated together: cells sharing the values of ``group_by``.
+
+    A cell without a ``group_by`` key (a vanilla baseline) joins every group. Without
+    ``group_by`` there is one group, ``all``.
+    """
+    if not group_by:
+        return {"all": list(cells)}
+    keys: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        if all(k in cell.params for k in group_by):
+            group = {k: cell.params[k] for k in group_by}
+            keys.setdefault("_".join(format_value(v) for v in group.values()), group)
+    return {gid: [c for c in cells if c.matches(group)] for gid, group in keys.items()}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment (schema defaults filled in) under its name."""
+
+    name: str
+    spec: dict = field(hash=False)
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.spec["datasets"])
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.spec["seeds"])
+
+    @property
+    def cells(self) -> list[Cell]:
+        return expand_grid(self.spec["train"]["grid"])
+
+    @property
+    def groups(self) -> dict[str, list[Cell]]:
+        return cell_groups(self.cells, self.spec["evaluation"]["group_by"])
+
+    @property
+    def protocols(self) -> list[str]:
+        return list(self.spec["evaluation"]["protocols"])
+
+    @property
+    def tables(self) -> list[str]:
+        return list(self.spec["tables"])
+
+    def cell(self, cell: str) -> Cell:
+        for c in self.cells:
+            if c.id == cell:
+                return c
+        raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+
+    def training(self, dataset: str, cell: str, seed: int) -> dict[str, Any]:
+        """Everything ``cftrain train`` needs for one job: model and the resolved config."""
+        spec = self.spec
+        params = dict(self.cell(cell).params)
+        options = {k: v for k, v in spec["final_options"].items() if v is not None}
+        fixed = {**spec["train"]["fixed"], **spec["train"]["per_dataset"].get(dataset, {})}
+        config = cell_config(
+            dataset,
+            objective=params.get("objective", fixed.get("objective", "full")),
+            base=spec["train"]["base"],
+            mutability=spec["mutability"],
+            seed=seed,
+            final_options=options,
+            overrides={**fixed, **params},
+        )
+        return {
+            "experiment": self.name,
+            "dataset": dataset,
+            "cell": cell,
+            "seed": seed,
+            "model": spec["model"]["name"],
+            "model_options": spec["model"]["options"],
+            "config": config.to_dict(),
+        }
+
+    def evaluation(self, dataset: str, group: str, protocol: str) -> dict[str, Any]:
+        """Everything ``cftrain evaluate`` needs: settings, sizes, which cells, mutability."""
+        spec = self.spec["evaluation"]
+        proto = spec["protocols"][protocol]
+        cells = self.groups[group]
+        generator = proto["generator"]
+        if generator == OWN_GENERATOR:
+            own = {c.params["generator"] for c in cells if "generator" in c.params}
+            if len(own) != 1:
+                raise ConfigError(
+                    f"experiment {self.name}: protocol {protocol!r} evaluates with each group's "
+                    f"own generator; group {group!r} has generators {sorted(own)} "
+                    "(set evaluation.group_by: [generator])"
+                )
+            generator = EVAL_GENERATOR[own.pop()]
+        protect = bool(self.spec["mutability"])
+        tau = sizes.eval_tau(protect) if proto["tau"] is None else proto["tau"]
+        settings = [
+            {
+                "generator": generator,
+                "lambda_energy": float(lam),
+                "lambda_cost": float(proto["lambda_cost"]),
+                "tau": float(tau),
+                "max_iter": int(proto["max_iter"]),
+                "step_size": float(proto["step_size"]),
+            }
+            for lam in proto["lambda_energy"]
+        ]
+        if generator != "ECCo":  # λ_energy enters ECCo only: one setting, not copies
+            settings = settings[:1]
+        n_ind = spec["n_individuals"]
+        n_runs = spec["n_runs"]
+        return {
+            "experiment": self.name,
+            "dataset": dataset,
+            "group": group,
+            "protocol": protocol,
+            "settings": settings,
+            "protect": protect,
+            "split": spec["split"],
+            "n_individuals": sizes.n_individuals(dataset) if n_ind is None else n_ind,
+            "n_runs": sizes.n_runs(dataset, self.name) if n_runs is None else n_runs,
+            "seed": spec["seed"],
+            "cells": [c.id for c in cells],
+        }
+
+
+def load_experiment(name: str, config_dir: Path, schema: Mapping, overlay: Mapping) -> Experiment:
+    """``config_dir/experiments/<name>.yaml`` with ``overlay`` merged in, validated."""
+    path = Path(config_dir) / "experiments" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (Path(config_dir) / "experiments").glob("*.yaml"))
+        raise ConfigError(
+            f"key 'experiments': unknown experiment {name!r}; allowed values: {known}"
+        )
+    raw = deep_merge(load_yaml(path) or {}, overlay)
+    return Experiment(name, validate(raw, schema, str(path)))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of the plan: the rule that runs it and its wildcards."""
+
+    rule: str
+    wildcards: dict[str, str] = field(hash=False)
+
+
+def plan(experiments: Iterable[Experiment]) -> list[Job]:
+    """Every training, evaluation, performance and table job of ``experiments``, in order.
+
+    The Snakefile derives its targets from the same experiment objects; tests compare this
+    list with Snakemake's dry run.
+    """
+    jobs: list[Job] = []
+    datasets: dict[str, None] = {}
+    for exp in experiments:
+        for ds in exp.datasets:
+            datasets.setdefault(ds)
+            for cell in exp.cells:
+                for seed in exp.seeds:
+                    wc = {"experiment": exp.name, "dataset": ds, "cell": cell.id, "seed": str(seed)}
+                    jobs.append(Job("train", wc))
+            for seed in exp.seeds:
+                for group in exp.groups:
+                    for protocol in exp.protocols:
+                        wc = {"experiment": exp.name, "dataset": ds, "group": group,
+                              "protocol": protocol, "seed": str(seed)}  # fmt: skip
+                        jobs.append(Job("evaluate", wc))
+            jobs.append(Job("performance", {"experiment": exp.name, "dataset": ds}))
+            if exp.spec["performance"]["ig"]:
+                jobs.append(Job("ig", {"experiment": exp.name, "dataset": ds}))
+        for table in exp.tables:
+            jobs.append(Job("table", {"experiment": exp.name, "table": table}))
+    jobs[:0] = [Job("data", {"dataset": ds}) for ds in datasets]
+    return jobs
+
+
+def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str, Experiment]]:
+    """The validated workflow config and its experiments, from the repository ``root``.
+
+    A scale other than ``paper`` whose section is missing is read from
+    ``config/<scale>.yaml`` (values given on the command line win). Experiments are
+    ``config['experiments']``, else the scale's list, each with the scale's overrides.
+    """
+    root = Path(root)
+    schemas = root / "workflow" / "schemas"
+    where = "config (config/config.yaml and --config)"
+    scale = config.get("scale", "paper")
+    if isinstance(scale, str) and scale not in config:
+        scale_file = root / "config" / f"{scale}.yaml"
+        if scale_file.is_file():
+            config = deep_merge(load_yaml(scale_file), config)
+    conf = validate(config, load_yaml(schemas / "config.schema.yaml"), where)
+    section = conf.get(conf["scale"]) or {"experiments": [], "overrides": {}}
+    names = conf["experiments"] if conf["experiments"] is not None else section["experiments"]
+    if not names:
+        raise ConfigError(f"{where}: key 'experiments': no experiment selected")
+    schema = load_yaml(schemas / "experiment.schema.yaml")
+    experiments = {
+        name: load_experiment(name, root / "config", schema, section["overrides"].get(name, {}))
+        for name in names
+    }
+    return conf, experiments
+
+
+def check_raw_files(datasets: Iterable[str]) -> None:
+    """Fail before any job when a dataset's raw file can be neither found nor downloaded
+    (Give Me Some Credit sits behind Kaggle's login), with the library's message."""
+    from cftrain.data import DATASETS
+    from cftrain.data.acquire import RAW_FILES, data_root, fetch, mirror_dir
+
+    for name in datasets:
+        for rel in DATASETS[name].raw.values():
+            spec = RAW_FILES[rel]
+            if not spec.sources:  # no download: it must be local now, fetch says where
+                fetch(spec, raw_dir=data_root() / "raw", mirror=mirror_dir())

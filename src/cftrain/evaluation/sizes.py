@@ -1,0 +1,37 @@
+"""Evaluation sizes per dataset and experiment, in one place (SPEC §0, §5.1–5.2).
+
+Experiment definitions and ``benchmark_dataset`` read these; nothing else hard-codes them.
+"""
+
+from __future__ import annotations
+
+SYNTHETIC = ("lin_sep", "circles", "moons", "over")
+TABULAR = ("adult", "cali", "credit", "gmsc")
+IMAGE = ("mnist",)
+
+TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
+TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
+N_RUNS = 100  # J (SPEC §5.2)
+N_RUNS_MNIST_ABLATION = 50
+
+
+def n_individuals(dataset: str) -> int:
+    """Individuals per λ_egy value: 250 synthetic, 100 tabular, 25 MNIST (SPEC §5.2)."""
+    if dataset in SYNTHETIC:
+        return 250
+    if dataset in TABULAR:
+        return 100
+    if dataset in IMAGE:
+        return 25
+    raise ValueError(f"dataset={dataset!r}; expected one of {SYNTHETIC + TABULAR + IMAGE}")
+
+
+def n_runs(dataset: str, experiment: str) -> int:
+    """Bootstrap runs J: 100, except 50 for the MNIST ablation (SPEC §0)."""
+    n_individuals(dataset)  # validates the name
+    return N_RUNS_MNIST_ABLATION if (dataset, experiment) == ("mnist", "ablation") else N_RUNS
+
+
+def eval_tau(protect: bool) -> float:
+    """τ_eval: 0.5 for the runs with protected features, else 0.95 (SPEC §5.1)."""
+    return TAU_MUTABILITY if protect else TAU_PLAUSIBILITY

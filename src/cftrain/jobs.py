@@ -1,0 +1,260 @@
+"""The workflow's stages as library calls: one function per kind of job, files in and out.
+
+Each function takes the job's resolved specification (a dict that :mod:`cftrain.config`
+builds from the experiment) and paths; ``cftrain <stage>`` is a thin wrapper around it, so
+a job can be run by hand without Snakemake. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from cftrain import data, models
+from cftrain.atomic import atomic_path
+from cftrain.evaluation import (
+    EvalSetting,
+    accuracy,
+    benchmark,
+    protected_sensitivity_rounds,
+    robustness_curves,
+    write_parquet,
+)
+from cftrain.experiment import resolve_device, train_cell
+from cftrain.training_config import TrainingConfig
+
+MODEL_FILE = "model.pt"
+LOG_FILE = "log.csv"
+PARAMS_FILE = "params.json"
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    return Path(path)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def data_job(name: str, out: str | Path) -> dict[str, Any]:
+    """Build (or read from the cache) dataset ``name``; write a summary of what was built."""
+    ds = data.load(name)
+    summary = {
+        "dataset": ds.name,
+        "description": ds.description,
+        "n_features": ds.n_features,
+        "n_classes": ds.n_classes,
+        "sizes": {s: len(getattr(ds, f"y_{s}")) for s in ("train", "val", "test")},
+        "protected": [ds.feature_names[i] for i in ds.protected],
+        "params": ds.meta.get("params", {}),
+        "raw_sha256": ds.meta.get("raw_sha256", {}),
+    }
+    write_json(summary, out)
+    return summary
+
+
+def _checkpoint_dir(out: Path, config: TrainingConfig) -> Path:
+    """A checkpoint folder per config, so a changed config never resumes a stale run."""
+    digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:12]
+    return out / f"checkpoint-{digest}"
+
+
+def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") -> str:
+    """Train one cell (``spec`` from :meth:`cftrain.config.Experiment.training`) into ``out``:
+    ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, device used,
+    summary). A killed job resumes from its per-epoch checkpoint. Returns the summary line."""
+    out = Path(out)
+    config = TrainingConfig.from_dict(dict(spec["config"]))
+    used = resolve_device(device)
+    ds = data.load(spec["dataset"])
+    checkpoint = _checkpoint_dir(out, config)
+    start = time.perf_counter()
+    result = train_cell(
+        ds,
+        config,
+        model=spec["model"],
+        model_options=spec.get("model_options") or {},
+        device=used,
+        checkpoint_dir=checkpoint,
+        quiet=not sys.stderr.isatty(),
+    )
+    seconds = time.perf_counter() - start
+    last = result.log.iloc[-1]
+    summary = {
+        "epochs": int(last["epoch"]),
+        "accuracy": float(last["accuracy"]),
+        "val_accuracy": float(last["val_accuracy"]),
+        "percent_mature": float(last["percent_mature"]),
+        "seconds": seconds,
+    }
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    with atomic_path(out / MODEL_FILE) as tmp:
+        torch.save(state, tmp)
+    write_csv(result.log, out / LOG_FILE)
+    params = {**spec, "device": str(used), "threads": torch.get_num_threads(), "summary": summary}
+    params["torch"] = torch.__version__
+    write_json(params, out / PARAMS_FILE)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    mature = summary["percent_mature"]
+    return (
+        f"trained {spec['experiment']}/{spec['dataset']}/{spec['cell']}/seed{spec['seed']}: "
+        f"{summary['epochs']} epochs, accuracy {summary['accuracy']:.3f} "
+        f"(validation {summary['val_accuracy']:.3f}), "
+        f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, "
+        f"{seconds:.1f} s on {used}"
+    )
+
+
+def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) -> nn.Module:
+    """The trained model in ``model_dir`` (``params.json`` says how to build it)."""
+    model_dir = Path(model_dir)
+    params = json.loads((model_dir / PARAMS_FILE).read_text())
+    net = models.build(
+        params["model"], ds.n_features, ds.n_classes, **(params.get("model_options") or {})
+    )
+    state = torch.load(model_dir / MODEL_FILE, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    return net.to(device).eval()
+
+
+def _train_columns(model_dir: Path) -> dict[str, Any]:
+    """The cell's resolved training parameters as ``train_<name>`` columns."""
+    params = json.loads((Path(model_dir) / PARAMS_FILE).read_text())
+    return {f"train_{k}": v for k, v in params["config"].items()}
+
+
+def evaluate_job(
+    spec: Mapping[str, Any],
+    model_dirs: Mapping[str, str | Path],
+    out: str | Path,
+    seed: int,
+    device: str = "auto",
+) -> str:
+    """The SPEC §5.2 benchmark of one cell group (cell id → model folder) under one protocol
+    (``spec`` from :meth:`cftrain.config.Experiment.evaluation`) → one parquet table with
+    ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added."""
+    used = resolve_device(device)
+    ds = data.load(spec["dataset"])
+    nets = {cell: load_model(path, ds, used) for cell, path in model_dirs.items()}
+    x, y = ds.tensors(spec["split"], used)
+    start = time.perf_counter()
+    table = benchmark(
+        nets,
+        x,
+        y,
+        [EvalSetting(**s) for s in spec["settings"]],
+        n_classes=ds.n_classes,
+        constraints=ds.constraints(spec["protect"]),
+        n_individuals=spec["n_individuals"],
+        n_runs=spec["n_runs"],
+        seed=spec["seed"],
+        dataset=ds.name,
+        experiment=spec["experiment"],
+        pool=torch.from_numpy(ds.x_train).to(used),
+    )
+    attrs = {**table.attrs, "device": str(used)}
+    params = pd.DataFrame([{"model": c, **_train_columns(p)} for c, p in model_dirs.items()])
+    table = table.assign(group=spec["group"], protocol=spec["protocol"], seed=seed)
+    table = table.merge(params, on="model", how="left")
+    table.attrs = attrs
+    write_parquet(table, out)
+    return (
+        f"evaluated {spec['experiment']}/{ds.name} group {spec['group']} protocol "
+        f"{spec['protocol']} seed {seed}: {len(table)} counterfactuals, validity "
+        f"{table['validity'].mean():.3f}, {time.perf_counter() - start:.1f} s on {used}"
+    )
+
+
+def _models_by_seed(
+    model_dirs: Sequence[str | Path], ds: data.Dataset, device: torch.device
+) -> dict[int, dict[str, nn.Module]]:
+    """seed → {cell id → model} from folders ``.../<cell>/seed<k>``."""
+    out: dict[int, dict[str, nn.Module]] = {}
+    for path in map(Path, model_dirs):
+        params = json.loads((path / PARAMS_FILE).read_text())
+        out.setdefault(int(params["seed"]), {})[params["cell"]] = load_model(path, ds, device)
+    return out
+
+
+def performance_job(
+    spec: Mapping[str, Any],
+    model_dirs: Sequence[str | Path],
+    out: str | Path,
+    device: str = "auto",
+) -> str:
+    """Test accuracy of every model (attack ``clean``) and, if ``spec['robustness']``, its
+    FGSM/PGD curves over the ε grid (SPEC §5.4) → one tidy CSV."""
+    used = resolve_device(device)
+    ds = data.load(spec["dataset"])
+    x, y = ds.tensors("test", used)
+    frames = []
+    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used).items()):
+        for cell, net in sorted(nets.items()):
+            row = {
+                "model": cell,
+                "attack": "clean",
+                "epsilon": 0.0,
+                "accuracy": accuracy(net, x, y),
+            }
+            frames.append(pd.DataFrame([row]).assign(seed=seed))
+        if spec["robustness"]:
+            curves = robustness_curves(dict(sorted(nets.items())), x, y, seed=spec["seed"])
+            frames.append(curves.assign(seed=seed))
+    table = pd.concat(frames, ignore_index=True).assign(
+        experiment=spec["experiment"], dataset=ds.name
+    )
+    cols = ["experiment", "dataset", "seed", "model", "attack", "epsilon", "accuracy"]
+    write_csv(table[cols], out)
+    return f"performance {spec['experiment']}/{ds.name}: {len(table)} rows on {used}"
+
+
+def ig_job(
+    spec: Mapping[str, Any],
+    model_dirs: Sequence[str | Path],
+    out: str | Path,
+    device: str = "auto",
+) -> str:
+    """Per bootstrap round, the mean standardised IG over the protected features of every
+    model (SPEC §5.5) → one CSV (dataset, seed, model, round, value)."""
+    used = resolve_device(device)
+    ds = data.load(spec["dataset"])
+    x, y = ds.tensors("test", used)
+    frames = []
+    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used).items()):
+        for cell, net in sorted(nets.items()):
+            values = protected_sensitivity_rounds(
+                net,
+                x,
+                y,
+                ds.protected,
+                absolute=ds.n_features == 2,  # 2-D synthetic: |g_d|/(max−min), SPEC §5.5
+                seed=spec["seed"],
+                n_rounds=spec["rounds"],
+                sample_size=spec["sample_size"],
+                n_steps=spec["steps"],
+            )
+            frames.append(
+                pd.DataFrame({"round": range(len(values)), "value": values.cpu().numpy()}).assign(
+                    seed=seed, model=cell
+                )
+            )
+    table = pd.concat(frames, ignore_index=True).assign(
+        experiment=spec["experiment"], dataset=ds.name
+    )
+    write_csv(table[["experiment", "dataset", "seed", "model", "round", "value"]], out)
+    return f"integrated gradients {spec['experiment']}/{ds.name}: {len(table)} rounds on {used}"

@@ -1,0 +1,331 @@
+"""Aggregated tables of the workflow: tidy CSV (machine-readable) + LaTeX booktabs (display).
+
+Each table kind is one function from the stage outputs (evaluation parquet files,
+``performance.csv``, ``ig.csv``) to a tidy frame, built with
+:mod:`cftrain.evaluation.aggregation`; :func:`display` turns a tidy frame into what the
+paper shows and :func:`write_table` writes both files atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cftrain.atomic import atomic_path
+from cftrain.evaluation import (
+    ablation_table,
+    ig_table,
+    reduction_table,
+    robustness_table,
+    run_means,
+    validity_table,
+)
+from cftrain.evaluation.aggregation import CE_METRICS
+
+#: one evaluation job's identity; every CE table is computed per value of these
+KEYS = ("experiment", "dataset", "protocol", "group", "seed")
+METRIC_LABELS = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
+MODEL_LABELS = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
+
+
+def read_evaluations(paths: Sequence[str | Path]) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def read_csvs(paths: Sequence[str | Path]) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def _order(frame: pd.DataFrame, datasets: Sequence[str] | None) -> pd.DataFrame:
+    """Rows in the experiment's dataset order (``Avg.`` last), stable otherwise."""
+    if datasets is None or "dataset" not in frame:
+        return frame.reset_index(drop=True)
+    rank = {d: i for i, d in enumerate([*datasets, "Avg."])}
+    key = frame["dataset"].map(rank).fillna(len(rank))
+    return frame.assign(_rank=key).sort_values("_rank", kind="stable").drop(columns="_rank")
+
+
+def main_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """% reduction CT vs BL with std, 99% interval and star (SPEC §5.3, §6.1)."""
+    return reduction_table(
+        df,
+        treatment=options["treatment"],
+        baseline=options["baseline"],
+        metrics=options["metrics"],
+        group_by=KEYS,
+    )
+
+
+def costs_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Cost reduction without mutability constraints (SPEC §6.4)."""
+    return main_table(df, {**options, "metrics": ["cost"]})
+
+
+def absolute_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """CT and BL absolute means and the 99% interval of their difference (SPEC §6.3)."""
+    full = main_table(df, {**options, "metrics": list(CE_METRICS)})
+    full = full[full["dataset"] != "Avg."]
+    return full[[*KEYS, "metric", "ct_mean", "bl_mean", "ci_low", "ci_high", "star", "n_runs"]]
+
+
+def initial_grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """The seed draft's table (SPEC §2.7): plausibility (−IP) mean ± std by training λ_energy,
+    split by generator (the cell group) and objective; std over cells × bootstrap runs.
+
+    Also mean IP*, cost and validity, and the training step size actually used.
+    """
+    params = [c for c in df.columns if c.startswith("train_")]
+    cells = df[["model", *params]].drop_duplicates("model")
+    runs = run_means(df, group_by=KEYS).merge(cells, on="model", how="left")
+    valid = validity_table(df, group_by=KEYS, average=False)
+    runs = runs.merge(valid, on=[*KEYS, "model"], how="left")
+    runs["plausibility"] = -runs["ip"]
+    runs["lambda_energy"] = np.where(
+        runs["train_objective"] == "vanilla", np.nan, runs["train_lambda_energy"]
+    )
+    keys = [*KEYS, "train_objective", "lambda_energy", "train_step_size"]
+    grouped = runs.groupby(keys, dropna=False, sort=True)
+    table = grouped.agg(
+        plausibility_mean=("plausibility", "mean"),
+        plausibility_std=("plausibility", "std"),
+        mmd_mean=("mmd", "mean"),
+        cost_mean=("cost", "mean"),
+        validity=("validity", "mean"),
+        n_cells=("model", "nunique"),
+        n_values=("plausibility", "size"),
+    ).reset_index()
+    table = table.rename(
+        columns={
+            "group": "generator",
+            "train_objective": "objective",
+            "train_step_size": "step_size",
+        }
+    )
+    return table
+
+
+def grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Per cell of an appendix grid (SPEC §7): mean IP, IP*, cost over runs and λ_egy, validity,
+    and the cell's varied training parameters."""
+    varied = [f"train_{k}" for k in options["grid_keys"] if f"train_{k}" in df.columns]
+    cells = df[["model", *varied]].drop_duplicates("model")
+    runs = run_means(df, group_by=KEYS)
+    means = runs.groupby([*KEYS, "model"], sort=True)[list(CE_METRICS)].mean().reset_index()
+    valid = validity_table(df, group_by=KEYS, average=False)
+    return means.merge(valid, on=[*KEYS, "model"]).merge(cells, on="model", how="left")
+
+
+def validity_kind(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Mean validity per model (SPEC §6.5)."""
+    return validity_table(df, group_by=KEYS)
+
+
+def ablation_kind(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """% reduction of each objective vs BL (SPEC §6.7)."""
+    return ablation_table(df, baseline=options["baseline"], group_by=KEYS)
+
+
+def robustness_kind(perf: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """FGSM/PGD accuracy curves per model (SPEC §6.8)."""
+    attacked = perf[perf["attack"] != "clean"]
+    frames = []
+    for (exp, seed), part in attacked.groupby(["experiment", "seed"], sort=True):
+        curves = {ds: g.drop(columns="dataset") for ds, g in part.groupby("dataset", sort=True)}
+        frames.append(robustness_table(curves).assign(experiment=exp, seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def accuracy_kind(perf: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Clean test accuracy per model (SPEC §5.4)."""
+    clean = perf[perf["attack"] == "clean"]
+    return clean[["experiment", "dataset", "seed", "model", "accuracy"]].reset_index(drop=True)
+
+
+def ig_kind(rounds: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Median and 95% interval of the protected-feature IG statistic (SPEC §6.6)."""
+    frames = [
+        ig_table(part).assign(experiment=exp, seed=seed)
+        for (exp, seed), part in rounds.groupby(["experiment", "seed"], sort=True)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+#: table name → (input kind, builder); input kinds: evaluations, performance, ig
+TABLES: dict[str, tuple[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]]] = {
+    "main": ("evaluations", main_table),
+    "costs_unconstrained": ("evaluations", costs_table),
+    "absolute": ("evaluations", absolute_table),
+    "validity": ("evaluations", validity_kind),
+    "ablation": ("evaluations", ablation_kind),
+    "initial_grid": ("evaluations", initial_grid_table),
+    "grid": ("evaluations", grid_table),
+    "robustness": ("performance", robustness_kind),
+    "accuracy": ("performance", accuracy_kind),
+    "ig": ("ig", ig_kind),
+}
+
+
+def build_table(name: str, paths: Sequence[str | Path], options: Mapping[str, Any]) -> pd.DataFrame:
+    """Table ``name`` from its input files (parquet for CE tables, CSV otherwise)."""
+    if name not in TABLES:
+        raise ValueError(f"table={name!r}; expected one of {sorted(TABLES)}")
+    kind, builder = TABLES[name]
+    frame = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
+    return _order(builder(frame, options), options.get("datasets"))
+
+
+def _pm(value: float, spread: float, star: bool = False) -> str:
+    if pd.isna(value):
+        return "–"
+    text = f"{value:.2f}" if pd.isna(spread) else f"{value:.2f} ± {spread:.2f}"
+    return text + ("*" if star else "")
+
+
+def _interval(lo: float, hi: float) -> str:
+    return "–" if pd.isna(lo) else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def display(name: str, tidy: pd.DataFrame) -> pd.DataFrame:
+    """What the paper shows of a tidy table: one row per dataset (and model/seed where needed),
+    formatted strings."""
+    extra = [k for k in ("seed", "group", "protocol") if k in tidy and tidy[k].nunique() > 1]
+    if name in ("main", "costs_unconstrained", "cross_main"):
+        cells = tidy.assign(
+            text=[
+                _pm(v, s, b)
+                for v, s, b in zip(tidy["value"], tidy["std"], tidy["star"], strict=True)
+            ],
+            metric=tidy["metric"].map(METRIC_LABELS),
+        )
+        wide = cells.pivot_table(
+            index=["dataset", *extra], columns="metric", values="text", aggfunc="first", sort=False
+        )
+        return wide[[m for m in METRIC_LABELS.values() if m in wide.columns]].reset_index()
+    if name == "absolute":
+        cells = tidy.assign(
+            text=[
+                f"{c:.2f} / {b:.2f} {_interval(lo, hi)}"
+                for c, b, lo, hi in zip(
+                    tidy["ct_mean"], tidy["bl_mean"], tidy["ci_low"], tidy["ci_high"], strict=True
+                )
+            ],
+            metric=tidy["metric"].map(METRIC_LABELS),
+        )
+        return cells.pivot_table(
+            index=["dataset", *extra], columns="metric", values="text", aggfunc="first", sort=False
+        ).reset_index()
+    if name in ("validity", "accuracy"):
+        value = "validity" if name == "validity" else "accuracy"
+        wide = tidy.assign(model=tidy["model"].map(lambda m: MODEL_LABELS.get(m, m)))
+        wide = wide.pivot_table(
+            index=["dataset", *extra], columns="model", values=value, aggfunc="first", sort=False
+        )
+        return wide.map(lambda v: f"{v:.2f}").reset_index()
+    if name == "ablation":
+        cells = tidy.assign(
+            text=tidy["reduction"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"),
+            column=[
+                f"{METRIC_LABELS[m]} {MODEL_LABELS.get(o, o)}"
+                for m, o in zip(tidy["metric"], tidy["model"], strict=True)
+            ],
+        )
+        return cells.pivot_table(
+            index=["dataset", *extra], columns="column", values="text", aggfunc="first", sort=False
+        ).reset_index()
+    if name == "robustness":
+        ends = tidy.groupby(["dataset", "model", "attack", *extra], sort=False).agg(
+            clean=("clean_accuracy", "first"), attacked=("accuracy", "last")
+        )
+        ends["text"] = [
+            f"{c:.2f} → {a:.2f}" for c, a in zip(ends["clean"], ends["attacked"], strict=True)
+        ]
+        ends = ends.reset_index()
+        ends["column"] = [
+            f"{MODEL_LABELS.get(m, m)} {a.upper()}"
+            for m, a in zip(ends["model"], ends["attack"], strict=True)
+        ]
+        return ends.pivot_table(
+            index=["dataset", *extra], columns="column", values="text", aggfunc="first", sort=False
+        ).reset_index()
+    if name == "ig":
+        cells = tidy.assign(
+            text=[
+                f"{m:.2f} {_interval(lo, hi)}"
+                for m, lo, hi in zip(tidy["median"], tidy["ci_low"], tidy["ci_high"], strict=True)
+            ],
+            model=tidy["model"].map(lambda m: MODEL_LABELS.get(m, m)),
+        )
+        return cells.pivot_table(
+            index=["dataset", *extra], columns="model", values="text", aggfunc="first", sort=False
+        ).reset_index()
+    if name == "initial_grid":
+        shown = tidy.assign(
+            text=[
+                _pm(m, s)
+                for m, s in zip(tidy["plausibility_mean"], tidy["plausibility_std"], strict=True)
+            ],
+            lambda_energy=tidy["lambda_energy"].map(lambda v: "–" if pd.isna(v) else f"{v:g}"),
+        )
+        return shown.pivot_table(
+            index=["dataset", "protocol", "lambda_energy", *[e for e in extra if e != "protocol"]],
+            columns=["generator", "objective"],
+            values="text",
+            aggfunc="first",
+            sort=False,
+        ).reset_index()
+    return tidy.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
+
+
+def to_latex(frame: pd.DataFrame) -> str:
+    """A booktabs tabular of a display frame (index hidden, text escaped)."""
+    frame = frame.copy()
+    if isinstance(frame.columns, pd.MultiIndex):
+        frame.columns = [" ".join(str(p) for p in c if p != "").strip() for c in frame.columns]
+    frame.columns = [str(c) for c in frame.columns]
+    styler = frame.style.hide(axis="index").format(escape="latex", na_rep="–")
+    styler = styler.format_index(escape="latex", axis=1)
+    return styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
+
+
+def write_table(name: str, tidy: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
+    """``<stem>.csv`` (tidy) and ``<stem>.tex`` (booktabs of :func:`display`), atomically."""
+    stem = Path(stem)
+    csv, tex = stem.with_suffix(".csv"), stem.with_suffix(".tex")
+    with atomic_path(csv) as tmp:
+        tidy.to_csv(tmp, index=False)
+    with atomic_path(tex) as tmp:
+        tmp.write_text(to_latex(display(name, tidy)))
+    return csv, tex
+
+
+def cross_main(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The paper's main table (SPEC §6.1): IP and IP* from ``single``, Cost from ``mutability``
+    (each experiment's ``main`` table contributes the metrics it computed)."""
+    frame = read_csvs(paths)
+    return frame.reset_index(drop=True)
+
+
+def wall_times(paths: Sequence[str | Path], root: str | Path) -> pd.DataFrame:
+    """Per rule: jobs, total/mean/max seconds and max RSS from Snakemake benchmark files
+    ``<root>/<rule>/<wildcards>.tsv``."""
+    rows = []
+    for path in map(Path, paths):
+        bench = pd.read_csv(path, sep="\t")
+        rule = path.relative_to(root).parts[0]
+        rows.append(
+            {"rule": rule, "seconds": bench["s"].iloc[0], "max_rss": bench["max_rss"].iloc[0]}
+        )
+    frame = pd.DataFrame(rows)
+    frame["max_rss"] = pd.to_numeric(frame["max_rss"], errors="coerce")
+    table = frame.groupby("rule", sort=True).agg(
+        jobs=("seconds", "size"),
+        total_seconds=("seconds", "sum"),
+        mean_seconds=("seconds", "mean"),
+        max_seconds=("seconds", "max"),
+        max_rss_mb=("max_rss", "max"),
+    )
+    return table.reset_index()
