@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 DATA_MIRROR = ROOT.parent / "shared" / "data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class SlurmJob:
     """One row of ``squeue --states=all`` for a run."""
 

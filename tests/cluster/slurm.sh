@@ -41,6 +41,7 @@ install_packages() {
 write_config() {
     local mem_mb
     # Declared memory: the machine's minus 1 GiB, so the node never reports less than configured.
+    # CPUs from getconf: nproc would follow OMP_NUM_THREADS, which the tests set to 1.
     mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024) - 1024}' /proc/meminfo)
     install -d "$CONF"
     cat >"$CONF/slurm.conf" <<EOF
@@ -71,7 +72,7 @@ SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=$STATE/slurmctld.log
 SlurmdLogFile=$STATE/slurmd.log
 GresTypes=gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(getconf _NPROCESSORS_ONLN) RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     # A character device as File= makes Slurm set CUDA_VISIBLE_DEVICES inside GPU jobs.
