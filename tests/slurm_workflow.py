@@ -72,7 +72,7 @@ def cluster_state() -> str:
     return proc.stdout.strip()
 
 
-def snakemake(workdir: Path, *args: str, profile: str | None = None, timeout: int = 900) -> Run:
+def snakemake(workdir: Path, *args: str, profile: str | None = None, timeout: int = 1800) -> Run:
     """Run the repository's workflow in ``workdir`` (results land there, not in the clone).
 
     ``profile`` None runs locally on 2 cores; otherwise ``profiles/<profile>`` with the
