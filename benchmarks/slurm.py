@@ -2,7 +2,8 @@
 
 Both runs use the same config and seed on this machine's 2 cores: locally with `--cores 2`,
 through Slurm with profiles/slurm as shipped (grouping on) plus the test overlay (fast
-polling). Brings the test cluster up (tests/cluster/slurm.sh; root, Debian) and down again.
+polling). Brings the test cluster up (tests/cluster/slurm.sh; root, Debian) and down again
+unless it was up already.
 Also counts the Slurm jobs a run submits without grouping, from its dry run.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from benchmarks._common import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slurm_workflow import SLURM_SH, job_counts, snakemake
+from slurm_workflow import SLURM_SH, cluster_state, job_counts, snakemake
 
 SMOKE = ("--config", "scale=smoke")
 
@@ -36,13 +37,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         _, local_seconds = timed_smoke(tmp_path / "local", None)
-        subprocess.run([SLURM_SH, "up"], check=True)
+        started = cluster_state() != "idle gpu:1"  # up already (e.g. make test-slurm): keep it
+        if started:
+            subprocess.run([SLURM_SH, "up"], check=True)
         try:
             run, slurm_seconds = timed_smoke(tmp_path / "slurm", "slurm")
             submitted = len(run.slurm_jobs())
             dry = snakemake(tmp_path / "dry", *SMOKE, "--dry-run", profile="slurm")
         finally:
-            subprocess.run([SLURM_SH, "down"], check=True)
+            if started:
+                subprocess.run([SLURM_SH, "down"], check=True)
     counts = job_counts(dry)
     ungrouped = sum(n for rule, n in counts.items() if rule != "all")
     figures = {
