@@ -8,7 +8,7 @@ export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspa
 # the workflow's rules call the `cftrain` command of this environment
 SNAKEMAKE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake
 
-.PHONY: setup paper smoke demo test lint bench
+.PHONY: setup paper smoke demo test test-slurm lint bench
 
 $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,9 +29,17 @@ smoke: setup
 demo: setup
 	$(BIN)/python -m cftrain.demo
 
+# The default suite runs first: installing the Slurm packages slows every snakemake call by
+# ~10 s whenever no slurmctld answers (tests/cluster/slurm.sh down removes the config for that).
 test: setup
 	$(BIN)/ruff check .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(MAKE) test-slurm
+
+# The Slurm tests on a real one-node cluster, brought up here and down again even on failure.
+test-slurm: setup
+	trap 'tests/cluster/slurm.sh down' EXIT; tests/cluster/slurm.sh up && \
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m slurm -p no:xdist
 
 lint: setup
 	$(BIN)/ruff check .

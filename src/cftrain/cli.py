@@ -157,6 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import torch
 
+    from cftrain.job_context import job_context
+
+    print(f"cftrain: {job_context()}", file=sys.stderr, flush=True)
+
     torch.set_num_threads(max(1, args.threads))
     print(args.func(args), flush=True)
 
