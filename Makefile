@@ -1,12 +1,14 @@
-# Two entry points (README "Quick start"): `make demo` and `make test`.
-# Both create .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
+# Entry points (README "Quick start"): `make paper`, `make test`, and `make smoke`.
+# Each creates .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Local raw-data mirror for offline machines and CI: ../shared/data when it exists.
 export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
+# the workflow's rules call the `cftrain` command of this environment
+SNAKEMAKE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake
 
-.PHONY: setup demo test test-slurm lint bench
+.PHONY: setup paper smoke demo test test-slurm lint bench
 
 $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +19,12 @@ $(BIN)/cftrain-ready: pyproject.toml
 
 setup: $(BIN)/cftrain-ready
 
+paper: setup
+	$(SNAKEMAKE) --cores all
+
+smoke: setup
+	$(SNAKEMAKE) --cores all --config scale=smoke
+
 demo: setup
 	$(BIN)/python -m cftrain.demo
 
@@ -24,17 +32,19 @@ demo: setup
 # ~10 s whenever no slurmctld answers (tests/cluster/slurm.sh down removes the config for that).
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadgroup
 	$(MAKE) test-slurm
 
 # The Slurm tests on a real one-node cluster, brought up here and down again even on failure.
 test-slurm: setup
 	trap 'tests/cluster/slurm.sh down' EXIT; tests/cluster/slurm.sh up && \
-		$(BIN)/python -m pytest -m slurm -p no:xdist
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m slurm -p no:xdist
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(SNAKEMAKE) --lint
 
 bench: setup
 	$(BIN)/python -m benchmarks.run

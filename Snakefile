@@ -10,6 +10,17 @@ configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    experiment="[A-Za-z0-9_]+",
+    dataset="|".join(cfg.DATASET_NAMES),
+    cell="[^/]+",
+    seed=r"\d+",
+    protocol="[A-Za-z0-9_]+",
+    group="[A-Za-z0-9_.]+",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
@@ -19,8 +30,8 @@ include: "workflow/rules/paper.smk"
 
 
 rule all:
+    default_target: True
     input:
         TABLE_TARGETS,
         FIGURE_TARGETS,
         PAPER_TARGETS,
-    default_target: True

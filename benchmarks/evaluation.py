@@ -31,15 +31,14 @@ from cftrain.evaluation import (
     write_parquet,
 )
 from cftrain.evaluation.protocol import TAU_PLAUSIBILITY
-from cftrain.models import build
-from cftrain.training import counterfactual_training, final_config
+from cftrain.experiment import train_cell
+from cftrain.training import final_config
 
 
 def _train(data: Dataset, objective: str, epochs: int) -> torch.nn.Module:
     """BL (``vanilla``) or CT (``full``) with the paper's final hyperparameters."""
-    model = build("mlp", data.n_features, data.n_classes, seed=0)
     config = dataclasses.replace(final_config(data.name, objective), nepochs=epochs)
-    return counterfactual_training(model, data, config, quiet=True).model
+    return train_cell(data, config).model
 
 
 def _evaluate(

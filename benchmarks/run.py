@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("search", "training", "evaluation", "slurm")
+BENCHMARKS = ("search", "training", "evaluation", "workflow", "slurm")
 
 
 def main() -> None:

@@ -17,15 +17,14 @@ import torch
 
 from benchmarks._common import write_result
 from cftrain.data import load
-from cftrain.models import build
-from cftrain.training import counterfactual_training, final_config
+from cftrain.experiment import DEVICES, resolve_device, train_cell
+from cftrain.training import final_config
 
 
-def _train_seconds(data, objective: str, nepochs: int) -> float:
+def _train_seconds(data, objective: str, nepochs: int, device: torch.device) -> float:
     config = dataclasses.replace(final_config(data.name, objective), nepochs=nepochs)
-    model = build("mlp", data.n_features, data.n_classes, seed=0)
     start = time.perf_counter()
-    counterfactual_training(model, data, config, quiet=True)
+    train_cell(data, config, device=device)
     return time.perf_counter() - start
 
 
@@ -36,21 +35,25 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (tiny tensors: 1)"
     )
+    parser.add_argument("--device", choices=DEVICES, default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     figures: dict[str, float] = {}
     for name in ("moons", "adult"):
         data = load(name)
-        _train_seconds(data, "full", 2)  # warm-up
+        _train_seconds(data, "full", 2, device)  # warm-up
         for objective, label in (("full", "ct"), ("vanilla", "vanilla")):
-            runs = [_train_seconds(data, objective, args.epochs) for _ in range(args.repeats)]
+            runs = [
+                _train_seconds(data, objective, args.epochs, device) for _ in range(args.repeats)
+            ]
             figures[f"{label}_seconds_{name}"] = min(runs)
             print(f"{name} {objective}: {min(runs):.1f} s", flush=True)
         if name == "moons":
             figures["ct_vs_vanilla_moons"] = (
                 figures["ct_seconds_moons"] / figures["vanilla_seconds_moons"]
             )
-    print(write_result("training", figures))
+    print(write_result("training", figures, device=str(device)))
 
 
 if __name__ == "__main__":

@@ -13,18 +13,13 @@ import pytest
 
 from cftrain.data import load
 from cftrain.evaluation import benchmark_dataset, eval_settings, reduction_table
-from cftrain.models import build
-from cftrain.training import counterfactual_training, final_config
+from cftrain.experiment import train_cell
+from cftrain.training import final_config
 
 
 def _reductions(name: str):
     ds = load(name)
-    trained = {}
-    for objective in ("vanilla", "full"):
-        model = build("mlp", ds.n_features, ds.n_classes, seed=0)
-        trained[objective] = counterfactual_training(
-            model, ds, final_config(name, objective), quiet=True
-        ).model
+    trained = {o: train_cell(ds, final_config(name, o)).model for o in ("vanilla", "full")}
     table = benchmark_dataset(ds, trained, eval_settings(), experiment="single", seed=0)
     return reduction_table(table, average=False).set_index("metric")
 

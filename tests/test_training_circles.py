@@ -13,10 +13,10 @@ import torch
 
 from cftrain.data import load
 from cftrain.evaluation import LAMBDA_ENERGIES
+from cftrain.experiment import train_cell
 from cftrain.generators import ECCo
-from cftrain.models import build
 from cftrain.search import search
-from cftrain.training import counterfactual_training, final_config
+from cftrain.training import final_config
 
 
 def _mean_ip(model: torch.nn.Module, data) -> tuple[float, float]:
@@ -48,11 +48,9 @@ def test_ct_counterfactuals_are_more_plausible_on_circles(tmp_path):
     data = load("circles", cache_dir=tmp_path)
     models = {}
     for objective in ("full", "vanilla"):
-        model = build("mlp", data.n_features, data.n_classes, seed=0)
-        config = final_config("circles", objective)
-        result = counterfactual_training(model, data, config, quiet=True)
+        result = train_cell(data, final_config("circles", objective))
         assert result.log["val_accuracy"].iloc[-1] > 0.97  # CT keeps the classifier accurate
-        models[objective] = model
+        models[objective] = result.model
     ip_ct, mature_ct = _mean_ip(models["full"], data)
     ip_bl, mature_bl = _mean_ip(models["vanilla"], data)
     assert min(mature_ct, mature_bl) > 0.3  # enough mature counterfactuals to compare

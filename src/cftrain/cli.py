@@ -42,7 +42,7 @@ def _common(parser: argparse.ArgumentParser, device: bool = True) -> None:
 def cmd_data(args: argparse.Namespace) -> str:
     from cftrain.jobs import data_job
 
-    summary = data_job(args.dataset, args.out)
+    summary = data_job(args.dataset, args.out, args.mirror)
     return f"dataset {summary['dataset']}: sizes {summary['sizes']}"
 
 
@@ -76,12 +76,12 @@ def cmd_ig(args: argparse.Namespace) -> str:
     return ig_job(_spec(args.spec), args.models, args.out, args.device)
 
 
-def cmd_table(args: argparse.Namespace) -> str:
-    from cftrain.tables import build_table, write_table
+def cmd_aggregate(args: argparse.Namespace) -> str:
+    from cftrain.tables import aggregate
 
-    tidy = build_table(args.name, args.inputs, _spec(args.options))
-    csv, tex = write_table(args.name, tidy, args.out)
-    return f"table {args.name}: {len(tidy)} rows → {csv}, {tex}"
+    inputs = {"evaluations": args.evaluations, "performance": args.performance, "ig": args.ig}
+    written = aggregate(args.tables, inputs, _spec(args.options), args.out_dir)
+    return f"tables: {', '.join(str(p) for p in written)}"
 
 
 def cmd_cross_main(args: argparse.Namespace) -> str:
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("data", cmd_data, "build one dataset's processed cache (SPEC §4)", device=False)
     p.add_argument("dataset")
     p.add_argument("--out", required=True, type=Path, help="summary JSON")
+    p.add_argument("--mirror", type=Path, help="raw-file mirror (default $CFTRAIN_DATA_MIRROR)")
 
     p = add("train", cmd_train, "train one grid cell (model.pt, log.csv, params.json)")
     p.add_argument("--cell", required=True, help="cell spec: JSON or @file.json")
@@ -131,11 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--models", nargs="+", required=True, help="model folders")
         p.add_argument("--out", required=True, type=Path, help="CSV file")
 
-    p = add("table", cmd_table, "one aggregated table: CSV + LaTeX (SPEC §5.3, §6)", False)
-    p.add_argument("name")
-    p.add_argument("--inputs", nargs="+", required=True)
+    p = add("aggregate", cmd_aggregate, "tables of one experiment (SPEC §5.3, §6)", False)
+    p.add_argument("--tables", nargs="+", required=True, help="table names")
+    p.add_argument("--evaluations", nargs="*", default=[], help="evaluation parquet files")
+    p.add_argument("--performance", nargs="*", default=[], help="performance.csv files")
+    p.add_argument("--ig", nargs="*", default=[], help="ig.csv files")
     p.add_argument("--options", default="{}", help="table options: JSON or @file.json")
-    p.add_argument("--out", required=True, help="output stem (.csv and .tex are added)")
+    p.add_argument("--out-dir", required=True, type=Path, help="<name>.csv and .tex go here")
 
     p = add("cross-main", cmd_cross_main, "the main table across experiments", False)
     p.add_argument("--inputs", nargs="+", required=True)

@@ -13,6 +13,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +196,11 @@ class Experiment:
     def seeds(self) -> list[int]:
         return list(self.spec["seeds"])
 
-    @property
+    @cached_property
     def cells(self) -> list[Cell]:
         return expand_grid(self.spec["train"]["grid"])
 
-    @property
+    @cached_property
     def groups(self) -> dict[str, list[Cell]]:
         return cell_groups(self.cells, self.spec["evaluation"]["group_by"])
 
@@ -212,10 +213,10 @@ class Experiment:
         return list(self.spec["tables"])
 
     def cell(self, cell: str) -> Cell:
-        for c in self.cells:
-            if c.id == cell:
-                return c
-        raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+        found = {c.id: c for c in self.cells}.get(cell)
+        if found is None:
+            raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+        return found
 
     def training(self, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         """Everything ``cftrain train`` needs for one job: model and the resolved config."""
@@ -327,14 +328,12 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
             for seed in exp.seeds:
                 for group in exp.groups:
                     for protocol in exp.protocols:
-                        wc = {"experiment": exp.name, "dataset": ds, "group": group,
-                              "protocol": protocol, "seed": str(seed)}  # fmt: skip
-                        jobs.append(Job("evaluate", wc))
+                        wc = dict(experiment=exp.name, dataset=ds, group=group, seed=str(seed))
+                        jobs.append(Job("evaluate", {**wc, "protocol": protocol}))
             jobs.append(Job("performance", {"experiment": exp.name, "dataset": ds}))
             if exp.spec["performance"]["ig"]:
                 jobs.append(Job("ig", {"experiment": exp.name, "dataset": ds}))
-        for table in exp.tables:
-            jobs.append(Job("table", {"experiment": exp.name, "table": table}))
+        jobs.append(Job(f"aggregate_{exp.name}", {}))
     jobs[:0] = [Job("data", {"dataset": ds}) for ds in datasets]
     return jobs
 
@@ -342,13 +341,14 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
 def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str, Experiment]]:
     """The validated workflow config and its experiments, from the repository ``root``.
 
-    A scale other than ``paper`` whose section is missing is read from
-    ``config/<scale>.yaml`` (values given on the command line win). Experiments are
+    ``config`` goes over ``config/config.yaml``; a scale whose section is missing is read
+    from ``config/<scale>.yaml`` (values given on the command line win). Experiments are
     ``config['experiments']``, else the scale's list, each with the scale's overrides.
     """
     root = Path(root)
     schemas = root / "workflow" / "schemas"
     where = "config (config/config.yaml and --config)"
+    config = deep_merge(load_yaml(root / "config" / "config.yaml") or {}, config)
     scale = config.get("scale", "paper")
     if isinstance(scale, str) and scale not in config:
         scale_file = root / "config" / f"{scale}.yaml"
@@ -367,7 +367,7 @@ def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str
     return conf, experiments
 
 
-def check_raw_files(datasets: Iterable[str]) -> None:
+def check_raw_files(datasets: Iterable[str], mirror: str | Path | None = None) -> None:
     """Fail before any job when a dataset's raw file can be neither found nor downloaded
     (Give Me Some Credit sits behind Kaggle's login), with the library's message."""
     from cftrain.data import DATASETS
@@ -377,4 +377,4 @@ def check_raw_files(datasets: Iterable[str]) -> None:
         for rel in DATASETS[name].raw.values():
             spec = RAW_FILES[rel]
             if not spec.sources:  # no download: it must be local now, fetch says where
-                fetch(spec, raw_dir=data_root() / "raw", mirror=mirror_dir())
+                fetch(spec, raw_dir=data_root() / "raw", mirror=mirror_dir(mirror))

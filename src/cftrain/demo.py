@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from cftrain import data, models
+from cftrain import data
 from cftrain.atomic import atomic_path
 from cftrain.evaluation import benchmark_dataset, eval_settings, reduction_table
+from cftrain.experiment import train_cell
 from cftrain.generators import ECCo
 from cftrain.search import search
-from cftrain.training import counterfactual_training, final_config
+from cftrain.training import final_config
 
 MODELS = {"vanilla": "BL", "full": "CT"}
 
@@ -29,9 +30,8 @@ def train_pair(ds: data.Dataset, epochs: int, seed: int) -> dict[str, torch.nn.M
     """BL and CT models from the same initial weights."""
     trained = {}
     for objective, label in MODELS.items():
-        model = models.build("mlp", ds.n_features, ds.n_classes, seed=seed)
         config = replace(final_config(ds.name, objective, seed=seed), nepochs=epochs)
-        result = counterfactual_training(model, ds, config, quiet=False)
+        result = train_cell(ds, config, quiet=False)
         last = result.log.iloc[-1]
         print(f"{label}: accuracy {last['accuracy']:.3f}, validation {last['val_accuracy']:.3f}")
         trained[objective] = result.model

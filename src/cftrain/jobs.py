@@ -51,9 +51,10 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def data_job(name: str, out: str | Path) -> dict[str, Any]:
-    """Build (or read from the cache) dataset ``name``; write a summary of what was built."""
-    ds = data.load(name)
+def data_job(name: str, out: str | Path, mirror: str | Path | None = None) -> dict[str, Any]:
+    """Build (or read from the cache) dataset ``name``, raw files from ``mirror`` if given
+    (else ``$CFTRAIN_DATA_MIRROR``); write a summary of what was built."""
+    ds = data.load(name, mirror=mirror)
     summary = {
         "dataset": ds.name,
         "description": ds.description,

@@ -29,6 +29,8 @@ from cftrain.evaluation.aggregation import CE_METRICS
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
 METRIC_LABELS = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
+LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
+MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
 MODEL_LABELS = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 
 
@@ -169,20 +171,36 @@ TABLES: dict[str, tuple[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.Data
 }
 
 
-def build_table(name: str, paths: Sequence[str | Path], options: Mapping[str, Any]) -> pd.DataFrame:
-    """Table ``name`` from its input files (parquet for CE tables, CSV otherwise)."""
-    if name not in TABLES:
-        raise ValueError(f"table={name!r}; expected one of {sorted(TABLES)}")
-    kind, builder = TABLES[name]
-    frame = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
-    return _order(builder(frame, options), options.get("datasets"))
+def aggregate(
+    names: Sequence[str],
+    inputs: Mapping[str, Sequence[str | Path]],
+    options: Mapping[str, Any],
+    out_dir: str | Path,
+) -> list[Path]:
+    """Tables ``names`` of one experiment from its stage outputs (``inputs``: kind → files)
+    → ``<out_dir>/<name>.csv`` and ``.tex``; each input kind is read once."""
+    unknown = sorted(set(names) - set(TABLES))
+    if unknown:
+        raise ValueError(f"tables {unknown}; expected names in {sorted(TABLES)}")
+    frames: dict[str, pd.DataFrame] = {}
+    written: list[Path] = []
+    for name in names:
+        kind, builder = TABLES[name]
+        if kind not in frames:
+            paths = inputs.get(kind) or []
+            if not paths:
+                raise ValueError(f"table {name!r} needs {kind} files; none were given")
+            frames[kind] = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
+        tidy = _order(builder(frames[kind], options), options.get("datasets"))
+        written += write_table(name, tidy, Path(out_dir) / name)
+    return written
 
 
 def _pm(value: float, spread: float, star: bool = False) -> str:
     if pd.isna(value):
         return "–"
     text = f"{value:.2f}" if pd.isna(spread) else f"{value:.2f} ± {spread:.2f}"
-    return text + ("*" if star else "")
+    return text + ("*" if not pd.isna(star) and bool(star) else "")
 
 
 def _interval(lo: float, hi: float) -> str:
@@ -221,8 +239,11 @@ def display(name: str, tidy: pd.DataFrame) -> pd.DataFrame:
     if name in ("validity", "accuracy"):
         value = "validity" if name == "validity" else "accuracy"
         wide = tidy.assign(model=tidy["model"].map(lambda m: MODEL_LABELS.get(m, m)))
+        rows, columns = ["dataset", *extra], "model"
+        if wide["model"].nunique() > MAX_COLUMNS:  # a grid's many cells: one row each
+            rows, columns = ["model", *extra], "dataset"
         wide = wide.pivot_table(
-            index=["dataset", *extra], columns="model", values=value, aggfunc="first", sort=False
+            index=rows, columns=columns, values=value, aggfunc="first", sort=False
         )
         return wide.map(lambda v: f"{v:.2f}").reset_index()
     if name == "ablation":
@@ -288,7 +309,10 @@ def to_latex(frame: pd.DataFrame) -> str:
     frame.columns = [str(c) for c in frame.columns]
     styler = frame.style.hide(axis="index").format(escape="latex", na_rep="–")
     styler = styler.format_index(escape="latex", axis=1)
-    return styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
+    latex = styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
+    for symbol, command in LATEX_SYMBOLS.items():  # pdflatex-safe without extra packages
+        latex = latex.replace(symbol, command)
+    return latex
 
 
 def write_table(name: str, tidy: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:

@@ -1,23 +1,35 @@
-rule table:
-    input:
-        table_inputs,
-    output:
-        csv="results/{experiment}/tables/{table}.csv",
-        tex="results/{experiment}/tables/{table}.tex",
-    params:
-        options=table_options,
-        stem=lambda wc: f"results/{wc.experiment}/tables/{wc.table}",
-    log:
-        "results/logs/table/{experiment}/{table}.log",
-    threads: 1
-    resources:
-        runtime=10,
-        mem_mb=4000,
-    conda:
-        "../../envs/cftrain.yaml"
-    shell:
-        "cftrain table {wildcards.table} --inputs {input} --options {params.options:q}"
-        " --out {params.stem} > {log} 2>&1"
+# one aggregation job per experiment: its tables differ, so one rule each
+for exp in EXPERIMENTS.values():
+
+    rule:
+        name:
+            f"aggregate_{exp.name}"
+        input:
+            evaluations=stage_outputs(exp, "evaluations"),
+            performance=stage_outputs(exp, "performance"),
+            ig=stage_outputs(exp, "ig"),
+        output:
+            [
+                f"results/{exp.name}/tables/{t}.{ext}"
+                for t in exp.tables
+                for ext in ("csv", "tex")
+            ],
+        log:
+            f"results/logs/aggregate/{exp.name}.log",
+        conda:
+            "../../envs/cftrain.yaml"
+        threads: 1
+        resources:
+            runtime=10,
+            mem_mb=4000,
+        params:
+            tables=exp.tables,
+            options=table_options(exp),
+            out=lambda w, output: os.path.dirname(output[0]),
+        shell:
+            "cftrain aggregate --tables {params.tables} --evaluations {input.evaluations}"
+            " --performance {input.performance} --ig {input.ig} --options {params.options:q}"
+            " --out-dir {params.out} > {log} 2>&1"
 
 
 rule main_table:
@@ -28,31 +40,14 @@ rule main_table:
         tex="results/tables/main.tex",
     log:
         "results/logs/main_table.log",
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
-    conda:
-        "../../envs/cftrain.yaml"
     shell:
         "cftrain cross-main --inputs {input} --out results/tables/main > {log} 2>&1"
-
-
-def benchmark_files(wildcards):
-    """Every benchmark file of the selected experiments' training and evaluation jobs."""
-    files = []
-    for job in cfg.plan(EXPERIMENTS.values()):
-        w = job.wildcards
-        if job.rule == "train":
-            files.append(
-                f"results/benchmarks/train/{w['experiment']}/{w['dataset']}/{w['cell']}/seed{w['seed']}.tsv"
-            )
-        elif job.rule == "evaluate":
-            files.append(
-                f"results/benchmarks/evaluate/{w['experiment']}/{w['dataset']}/"
-                f"{w['protocol']}-{w['group']}-seed{w['seed']}.tsv"
-            )
-    return files
 
 
 rule wall_times:
@@ -63,12 +58,12 @@ rule wall_times:
         tex="results/tables/wall_times.tex",
     log:
         "results/logs/wall_times.log",
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
-    conda:
-        "../../envs/cftrain.yaml"
     shell:
         "cftrain wall-times --inputs {input} --root results/benchmarks"
         " --out results/tables/wall_times > {log} 2>&1"

@@ -7,22 +7,10 @@ from cftrain import config as cfg
 ROOT = workflow.basedir
 CONFIG, EXPERIMENTS = cfg.resolve(config, ROOT)
 config.update(CONFIG)
-if config["data_mirror"]:
-    os.environ["CFTRAIN_DATA_MIRROR"] = os.path.abspath(config["data_mirror"])
 DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
-cfg.check_raw_files(DATASETS)
+cfg.check_raw_files(DATASETS, config["data_mirror"])
 # minutes of one training / evaluation job at the paper's sizes on one core (with margin)
 RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
-
-
-wildcard_constraints:
-    experiment="[A-Za-z0-9_]+",
-    dataset="|".join(cfg.DATASET_NAMES),
-    cell="[^/]+",
-    seed=r"\d+",
-    protocol="[A-Za-z0-9_]+",
-    group="[A-Za-z0-9_.]+",
-    table="[a-z_]+",
 
 
 def model_dir(experiment, dataset, cell, seed):
@@ -37,20 +25,20 @@ def models_of(wildcards):
     """All model folders of one (experiment, dataset), every cell and seed."""
     exp = EXPERIMENTS[wildcards.experiment]
     return [
-        model_dir(exp.name, wildcards.dataset, c.id, s) for c in exp.cells for s in exp.seeds
+        model_dir(exp.name, wildcards.dataset, c.id, s)
+        for c in exp.cells
+        for s in exp.seeds
     ]
 
 
-def table_inputs(wildcards):
-    """Stage outputs a table of one experiment is built from."""
+def stage_outputs(exp, kind):
+    """The stage outputs of experiment ``exp`` that its tables of input ``kind`` need."""
     from cftrain.tables import TABLES
 
-    exp = EXPERIMENTS[wildcards.experiment]
-    kind = TABLES[wildcards.table][0]
-    if kind == "performance":
-        return [f"results/{exp.name}/{d}/performance.csv" for d in exp.datasets]
-    if kind == "ig":
-        return [f"results/{exp.name}/{d}/ig.csv" for d in exp.datasets]
+    if not any(TABLES[t][0] == kind for t in exp.tables):
+        return []
+    if kind in ("performance", "ig"):
+        return [f"results/{exp.name}/{d}/{kind}.csv" for d in exp.datasets]
     return [
         eval_file(exp.name, d, p, g, s)
         for d in exp.datasets
@@ -60,16 +48,55 @@ def table_inputs(wildcards):
     ]
 
 
-def table_options(wildcards):
-    exp = EXPERIMENTS[wildcards.experiment]
+def table_options(exp):
     options = dict(exp.spec["table_options"])
     options["datasets"] = exp.datasets
     options["grid_keys"] = list(exp.spec["train"]["grid"])
     return json.dumps(options, sort_keys=True)
 
 
+#: benchmark file of each benchmarked rule, by the job's wildcards (as in the rules)
+BENCHMARKS = {
+    "train": "results/benchmarks/train/{experiment}/{dataset}/{cell}/seed{seed}.tsv",
+    "evaluate": (
+        "results/benchmarks/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.tsv"
+    ),
+    "performance": "results/benchmarks/performance/{experiment}/{dataset}.tsv",
+    "ig": "results/benchmarks/ig/{experiment}/{dataset}.tsv",
+}
+
+
+def benchmark_files(wildcards):
+    """Every benchmark file of the selected experiments' jobs."""
+    jobs = cfg.plan(EXPERIMENTS.values())
+    return [
+        BENCHMARKS[j.rule].format(**j.wildcards) for j in jobs if j.rule in BENCHMARKS
+    ]
+
+
+def group_models(wildcards):
+    exp = EXPERIMENTS[wildcards.experiment]
+    return {
+        c.id: model_dir(exp.name, wildcards.dataset, c.id, wildcards.seed)
+        for c in exp.groups[wildcards.group]
+    }
+
+
+def performance_spec(wildcards):
+    perf = EXPERIMENTS[wildcards.experiment].spec["performance"]
+    spec = {"experiment": wildcards.experiment, "dataset": wildcards.dataset, **perf}
+    spec.update(
+        rounds=perf["ig_rounds"],
+        sample_size=perf["ig_sample_size"],
+        steps=perf["ig_steps"],
+    )
+    return json.dumps(spec, sort_keys=True)
+
+
 MAIN_SOURCES = [
-    f"results/{name}/tables/main.csv" for name, e in EXPERIMENTS.items() if "main" in e.tables
+    f"results/{name}/tables/main.csv"
+    for name, e in EXPERIMENTS.items()
+    if "main" in e.tables
 ]
 TABLE_TARGETS = [
     f"results/{name}/tables/{table}.{ext}"

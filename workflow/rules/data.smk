@@ -3,11 +3,13 @@ rule data:
         "results/data/{dataset}.json",
     log:
         "results/logs/data/{dataset}.log",
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=30,
         mem_mb=4000,
-    conda:
-        "../../envs/cftrain.yaml"
+    params:
+        mirror=f"--mirror {config['data_mirror']}" if config["data_mirror"] else "",
     shell:
-        "cftrain data {wildcards.dataset} --out {output} --threads {threads} > {log} 2>&1"
+        "cftrain data {wildcards.dataset} --out {output} {params.mirror} --threads {threads} > {log} 2>&1"

@@ -1,44 +1,31 @@
-def group_models(wildcards):
-    exp = EXPERIMENTS[wildcards.experiment]
-    return {
-        c.id: model_dir(exp.name, wildcards.dataset, c.id, wildcards.seed)
-        for c in exp.groups[wildcards.group]
-    }
-
-
 rule evaluate:
     input:
         lambda wc: [f"{d}/model.pt" for d in group_models(wc).values()],
     output:
         "results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet",
-    params:
-        spec=lambda wc: json.dumps(
-            EXPERIMENTS[wc.experiment].evaluation(wc.dataset, wc.group, wc.protocol),
-            sort_keys=True,
-        ),
-        models=lambda wc: " ".join(f"--model {c}={d}" for c, d in group_models(wc).items()),
-        device=config["device"],
     log:
         "results/logs/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.log",
     benchmark:
         "results/benchmarks/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.tsv"
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
         mem_mb=lambda wc: 8000 if wc.dataset == "mnist" else 4000,
         gpu=0,
-    conda:
-        "../../envs/cftrain.yaml"
+    params:
+        spec=lambda wc: json.dumps(
+            EXPERIMENTS[wc.experiment].evaluation(wc.dataset, wc.group, wc.protocol),
+            sort_keys=True,
+        ),
+        models=lambda wc: " ".join(
+            f"--model {c}={d}" for c, d in group_models(wc).items()
+        ),
+        device=config["device"],
     shell:
         "cftrain evaluate --spec {params.spec:q} {params.models} --seed {wildcards.seed}"
         " --out {output} --threads {threads} --device {params.device} > {log} 2>&1"
-
-
-def performance_spec(wildcards):
-    perf = EXPERIMENTS[wildcards.experiment].spec["performance"]
-    spec = {"experiment": wildcards.experiment, "dataset": wildcards.dataset, **perf}
-    spec.update(rounds=perf["ig_rounds"], sample_size=perf["ig_sample_size"], steps=perf["ig_steps"])
-    return json.dumps(spec, sort_keys=True)
 
 
 rule performance:
@@ -46,21 +33,21 @@ rule performance:
         lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
     output:
         "results/{experiment}/{dataset}/performance.csv",
-    params:
-        spec=performance_spec,
-        models=models_of,
-        device=config["device"],
     log:
         "results/logs/performance/{experiment}/{dataset}.log",
     benchmark:
         "results/benchmarks/performance/{experiment}/{dataset}.tsv"
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
         mem_mb=4000,
         gpu=0,
-    conda:
-        "../../envs/cftrain.yaml"
+    params:
+        spec=performance_spec,
+        models=models_of,
+        device=config["device"],
     shell:
         "cftrain performance --spec {params.spec:q} --models {params.models} --out {output}"
         " --threads {threads} --device {params.device} > {log} 2>&1"
@@ -71,21 +58,21 @@ rule ig:
         lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
     output:
         "results/{experiment}/{dataset}/ig.csv",
-    params:
-        spec=performance_spec,
-        models=models_of,
-        device=config["device"],
     log:
         "results/logs/ig/{experiment}/{dataset}.log",
     benchmark:
         "results/benchmarks/ig/{experiment}/{dataset}.tsv"
+    conda:
+        "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
         mem_mb=4000,
         gpu=0,
-    conda:
-        "../../envs/cftrain.yaml"
+    params:
+        spec=performance_spec,
+        models=models_of,
+        device=config["device"],
     shell:
         "cftrain ig --spec {params.spec:q} --models {params.models} --out {output}"
         " --threads {threads} --device {params.device} > {log} 2>&1"

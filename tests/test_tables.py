@@ -1,0 +1,66 @@
+"""Aggregated tables of the workflow: hand-computed values, CSV + LaTeX twins, wall times."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cftrain.tables import aggregate, display, to_latex, wall_times
+
+
+def _evaluations(path) -> str:
+    """Two runs, one λ_egy, CT and BL: CT's IP is half of BL's in both runs."""
+    rows = []
+    for run, (ct, bl) in enumerate([(1.0, 2.0), (2.0, 4.0)]):
+        for model, ip in (("full", ct), ("vanilla", bl)):
+            rows.append(
+                {
+                    "experiment": "single",
+                    "dataset": "moons",
+                    "protocol": "ecco",
+                    "group": "all",
+                    "seed": 0,
+                    "model": model,
+                    "run": run,
+                    "lambda_energy": 1.0,
+                    "validity": True,
+                    "ip": ip,
+                    "mmd": 0.1,
+                    "cost": 3.0,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.to_parquet(path / "eval.parquet")
+    return str(path / "eval.parquet")
+
+
+def test_main_table_values_and_its_latex_twin(tmp_path):
+    options = {"treatment": "full", "baseline": "vanilla", "metrics": ["ip"], "datasets": ["moons"]}
+    written = aggregate(["main"], {"evaluations": [_evaluations(tmp_path)]}, options, tmp_path)
+    assert [p.name for p in written] == ["main.csv", "main.tex"]
+    tidy = pd.read_csv(tmp_path / "main.csv")
+    moons = tidy[tidy["dataset"] == "moons"].iloc[0]
+    assert moons["value"] == 50.0 and moons["std"] == 0.0 and bool(moons["star"])
+    assert (moons["ct_mean"], moons["bl_mean"]) == (1.5, 3.0)
+    tex = (tmp_path / "main.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex
+    assert r"moons & 50.00 $\pm$ 0.00* \\" in tex
+    assert r"Avg. & 50.00 \\" in tex  # the average carries no star
+
+
+def test_latex_escapes_names():
+    frame = display("accuracy", pd.DataFrame({"dataset": ["lin_sep"], "seed": [0],
+                                              "model": ["full"], "accuracy": [0.5]}))  # fmt: skip
+    assert r"lin\_sep & 0.50 \\" in to_latex(frame)
+
+
+def test_wall_times_sum_the_benchmark_files_per_rule(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    files = {"train/single/a/seed0.tsv": 2.0, "train/single/b/seed0.tsv": 4.0, "ig/x.tsv": 1.5}
+    for rel, seconds in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(
+            header + f"{seconds}\t0:00:0{seconds:.0f}\t100\t0\t0\t0\t0\t0\t0\t0\n"
+        )
+    table = wall_times([tmp_path / r for r in files], tmp_path).set_index("rule")
+    assert table.loc["train", "jobs"] == 2 and table.loc["train", "total_seconds"] == 6.0
+    assert table.loc["train", "max_seconds"] == 4.0 and table.loc["ig", "mean_seconds"] == 1.5

@@ -1,0 +1,234 @@
+"""The Snakemake workflow end to end (issue 14): lint, the full DAG's job counts, bad input,
+the smoke run, an interrupted and resumed smoke run, determinism.
+
+Every run works in its own temporary directory (``--directory``), with the repository's
+Snakefile, so nothing is written into the checkout. Two smoke runs are shared by the tests
+through a session fixture: an uninterrupted one, and one killed midway and resumed.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from cftrain import config as cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
+SMOKE = ["--config", "scale=smoke"]
+TIMEOUT_S = 1800  # a loaded 2-core machine; an idle one needs a few minutes
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The test process's environment with the venv's scripts (``cftrain``) on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("CFTRAIN_DATA_MIRROR", str(DATA_MIRROR))
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.pop("CFTRAIN_DATA_DIR", None)  # each run caches data in its own directory
+    env.update(extra)
+    return env
+
+
+def _command(workdir: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), *args,
+    ]  # fmt: skip
+
+
+def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        _command(workdir, *args),
+        capture_output=True,
+        text=True,
+        env=env or _env(),
+        timeout=TIMEOUT_S,
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Snakemake's "Job stats" table (rule → count)."""
+    block = output.split("Job stats:")[1]
+    counts = {}
+    for line in block.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def all_targets(workdir: Path, *config: str) -> list[str]:
+    """The input files of ``rule all`` as the DAG computes them (a forced dry run)."""
+    run = snakemake(workdir, "-n", "--forceall", *config)
+    assert run.returncode == 0, run.stderr + run.stdout
+    match = re.search(r"rule all:\n\s+input: (.*)\n", run.stdout)
+    assert match, run.stdout
+    return match.group(1).split(", ")
+
+
+def tables(workdir: Path) -> dict[str, bytes]:
+    """Every aggregated table (CSV and LaTeX) except the wall times, by relative path."""
+    files = [*workdir.glob("results/*/tables/*"), *workdir.glob("results/tables/*")]
+    return {
+        str(p.relative_to(workdir)): p.read_bytes() for p in files if "wall_times" not in p.name
+    }
+
+
+def _incomplete(workdir: Path) -> set[str]:
+    """Outputs Snakemake marks as incomplete (base64 names in .snakemake/incomplete)."""
+    marks = workdir / ".snakemake" / "incomplete"
+    return {base64.b64decode(p.name).decode() for p in marks.iterdir()} if marks.is_dir() else set()
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory, data_mirror) -> dict:
+    """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
+    once a third of the training jobs finished, then resumed with --rerun-incomplete."""
+    a = tmp_path_factory.mktemp("smoke_a")
+    start = time.perf_counter()
+    run = snakemake(a, "--cores", "2", *SMOKE)
+    seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr[-5000:]
+
+    b = tmp_path_factory.mktemp("smoke_b")
+    n_train = sum(
+        j.rule == "train" for j in cfg.plan(cfg.resolve({"scale": "smoke"}, ROOT)[1].values())
+    )
+    proc = subprocess.Popen(
+        _command(b, "--cores", "2", *SMOKE),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(list(b.glob("results/**/model.pt"))) < n_train // 3:
+        assert proc.poll() is None, "the smoke run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
+    before = models - _incomplete(b)
+    unlock = snakemake(b, "--unlock", *SMOKE)  # a killed Snakemake leaves its lock behind
+    assert unlock.returncode == 0, unlock.stderr
+    resumed = time.time()
+    time.sleep(0.05)
+    rerun = snakemake(b, "--cores", "2", "--rerun-incomplete", *SMOKE)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    trained = {
+        str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
+    }
+    return {"a": a, "b": b, "seconds": seconds, "before": before, "trained": trained}
+
+
+def test_lint_has_no_findings(tmp_path):
+    for config in ([], SMOKE, ["--config", "experiments=[initial_grid,gen_params,tune]"]):
+        run = snakemake(tmp_path, "--lint", *config)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_snakefmt_has_nothing_to_change():
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "snakefmt"), "--check", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode == 0, run.stderr
+    counts = job_counts(run.stdout)
+    _, experiments = cfg.resolve({}, ROOT)
+    expected = collections.Counter(j.rule for j in cfg.plan(experiments.values()))
+    expected.update({"main_table": 1, "wall_times": 1, "all": 1})
+    assert {rule: counts.get(rule) for rule in expected} == dict(expected)
+    single = experiments["single"]
+    assert expected["train"] == sum(
+        len(e.datasets) * len(e.cells) * len(e.seeds) for e in experiments.values()
+    )
+    assert len(single.datasets) == 9 and expected["data"] == 9
+
+
+def test_bad_config_value_fails_before_any_job(tmp_path):
+    run = snakemake(tmp_path, "--cores", "1", "--config", "device=gpu")
+    assert run.returncode != 0
+    assert "key 'device'" in run.stderr and "allowed values: ['auto', 'cpu', 'cuda']" in run.stderr
+    overlay = '{"experiments": [single], "overrides": {"single": {"datasets": [moonz]}}}'
+    run = snakemake(tmp_path, "--cores", "1", "--config", f"paper={overlay}")
+    assert run.returncode != 0
+    assert "config/experiments/single.yaml: key 'datasets.0'" in run.stderr
+    assert "'moonz' is not one of ['lin_sep'" in run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_raw_file_stops_before_any_job(tmp_path):
+    env = _env(CFTRAIN_DATA_MIRROR=str(tmp_path / "no-mirror"))
+    run = snakemake(tmp_path, "--cores", "1", "--config", "experiments=[single]", env=env)
+    assert run.returncode != 0
+    assert "give_me_some_credit/cs-training.csv" in run.stderr
+    assert "Kaggle requires a login" in run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+SMOKE_GROUP = pytest.mark.xdist_group("workflow_smoke")  # one worker shares the smoke runs
+
+
+@SMOKE_GROUP
+def test_smoke_run_produces_every_target(smoke_runs):
+    a = smoke_runs["a"]
+    targets = all_targets(a, *SMOKE)
+    assert any(t.endswith("initial_grid/tables/initial_grid.csv") for t in targets)
+    for target in targets:
+        assert (a / target).stat().st_size > 0, target
+    main = pd.read_csv(a / "results" / "tables" / "main.csv")
+    assert set(main["metric"]) == {"ip", "mmd", "cost"}
+    grid = pd.read_csv(a / "results" / "initial_grid" / "tables" / "initial_grid.csv")
+    assert set(grid["generator"]) == {"ecco", "generic", "omniscient", "revise"}
+    assert set(grid["protocol"]) == {"ecco", "own"} and set(grid["step_size"]) == {0.1}
+    log = (a / "results/logs/train/single/moons/full/seed0.log").read_text()
+    assert re.search(r"trained single/moons/full/seed0: 4 epochs, accuracy \d\.\d{3}", log)
+    assert "\r" not in log  # no progress bars in logs
+    assert "Nothing to be done" in snakemake(a, "-n", *SMOKE).stdout
+
+
+@SMOKE_GROUP
+def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
+    before, trained = smoke_runs["before"], smoke_runs["trained"]
+    everything = {
+        str(p.relative_to(smoke_runs["b"])) for p in smoke_runs["b"].glob("results/**/model.pt")
+    }
+    assert before and trained, "the run was not interrupted midway"
+    assert not before & trained  # finished jobs were not run again
+    assert before | trained == everything
+    assert tables(smoke_runs["b"]) == tables(smoke_runs["a"])
+
+
+@SMOKE_GROUP
+def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
+    a, b = smoke_runs["a"], smoke_runs["b"]
+    assert tables(a) and tables(a) == tables(b)
+    for path in a.glob("results/**/eval/*.parquet"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(path), pd.read_parquet(b / path.relative_to(a))
+        )
+    for path in a.glob("results/**/model.pt"):
+        other = torch.load(b / path.relative_to(a), weights_only=True)
+        for key, value in torch.load(path, weights_only=True).items():
+            assert torch.equal(value, other[key]), (path, key)

@@ -1,0 +1,181 @@
+"""Experiments as data (issue 14): schema validation, grid expansion, cell groups, job specs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from cftrain import config as cfg
+from cftrain import data, objectives
+from cftrain.evaluation import sizes
+from cftrain.training_config import GENERATORS, TrainingConfig, final_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "workflow" / "schemas"
+
+
+@pytest.fixture(scope="module")
+def experiment_schema() -> dict:
+    return cfg.load_yaml(SCHEMAS / "experiment.schema.yaml")
+
+
+def test_expand_grid_is_the_product_with_vanilla_once_per_relevant_value():
+    grid = {
+        "objective": ["full", "vanilla"],
+        "generator": ["ecco", "generic"],
+        "lambda_energy": [0.1, 5.0],
+        "nepochs": [10, 20],
+    }
+    cells = cfg.expand_grid(grid)
+    full = [c for c in cells if c.params["objective"] == "full"]
+    vanilla = [c for c in cells if c.params["objective"] == "vanilla"]
+    assert len(full) == 2 * 2 * 2
+    # vanilla ignores generator and λ_energy but not the number of epochs
+    assert [c.params for c in vanilla] == [
+        {"objective": "vanilla", "nepochs": 10},
+        {"objective": "vanilla", "nepochs": 20},
+    ]
+    assert [c.id for c in vanilla] == ["vanilla_epochs10", "vanilla_epochs20"]
+    assert full[0].id == "full_ecco_egy0.1_epochs10"
+    assert len({c.id for c in cells}) == len(cells)
+    assert [c.id for c in cfg.expand_grid(grid)] == [c.id for c in cells]  # stable
+
+
+def test_cell_groups_put_baselines_in_every_group():
+    cells = cfg.expand_grid({"objective": ["full", "vanilla"], "generator": ["ecco", "revise"]})
+    groups = cfg.cell_groups(cells, ["generator"])
+    assert {g: [c.id for c in cs] for g, cs in groups.items()} == {
+        "ecco": ["full_ecco", "vanilla"],
+        "revise": ["full_revise", "vanilla"],
+    }
+    assert list(cfg.cell_groups(cells, [])) == ["all"]
+
+
+def test_schema_enums_name_what_the_library_accepts(experiment_schema):
+    defs = experiment_schema["$defs"]
+    assert sorted(defs["dataset"]["enum"]) == sorted(data.DATASETS)
+    assert defs["generator"]["enum"] == list(GENERATORS)
+    assert defs["objective"]["enum"] == list(objectives.OBJECTIVES)
+    fields = {f.name for f in dataclasses.fields(TrainingConfig)} - {"seed"}
+    assert set(defs["training_values"]["properties"]) == fields
+    assert set(defs["training_grid"]["properties"]) == fields - {"protect_immutable"}
+    assert set(defs["training_key"]["enum"]) == fields
+
+
+def test_validation_fills_defaults_without_sharing_them(experiment_schema):
+    a = cfg.validate({"datasets": ["moons"]}, experiment_schema, "a.yaml")
+    b = cfg.validate({"datasets": ["adult"]}, experiment_schema, "b.yaml")
+    assert a["seeds"] == [0] and a["train"]["grid"] == {"objective": ["full", "vanilla"]}
+    assert a["evaluation"]["protocols"]["ecco"]["lambda_energy"] == [0.1, 0.5, 1.0, 5.0, 10.0]
+    a["train"]["fixed"]["nepochs"] = 3
+    assert b["train"]["fixed"] == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "key", "allowed"),
+    [
+        ({"datasets": ["moonz"]}, "datasets.0", "lin_sep"),
+        (
+            {"datasets": ["moons"], "train": {"grid": {"generator": ["wachter"]}}},
+            "train.grid.generator.0",
+            "omniscient",
+        ),
+        (
+            {"datasets": ["moons"], "train": {"grid": {"objective": ["ct"]}}},
+            "train.grid.objective.0",
+            "adversarial",
+        ),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_values(experiment_schema, spec, key, allowed):
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.validate(spec, experiment_schema, "config/experiments/x.yaml")
+    message = str(err.value)
+    assert "config/experiments/x.yaml" in message
+    assert repr(key) in message and allowed in message
+
+
+def _experiment(name: str, overlay: dict | None = None) -> cfg.Experiment:
+    schema = cfg.load_yaml(SCHEMAS / "experiment.schema.yaml")
+    return cfg.load_experiment(name, ROOT / "config", schema, overlay or {})
+
+
+def test_training_spec_is_the_final_config_with_fixed_and_cell_values():
+    exp = _experiment("single", {"train": {"fixed": {"nepochs": 7}}})
+    spec = exp.training("adult", "vanilla", 3)
+    expected = dataclasses.replace(final_config("adult", "vanilla", seed=3), nepochs=7)
+    assert spec["config"] == expected.to_dict()
+    assert (spec["model"], spec["cell"], spec["seed"]) == ("mlp", "vanilla", 3)
+
+
+def test_mutability_training_protects_features():
+    spec = _experiment("mutability").training("circles", "full", 0)
+    assert spec["config"] == final_config("circles", "full", mutability=True).to_dict()
+
+
+def test_evaluation_sizes_default_to_the_paper_and_can_be_overridden():
+    single = _experiment("single")
+    ev = single.evaluation("mnist", "all", "ecco")
+    assert (ev["n_individuals"], ev["n_runs"]) == (sizes.n_individuals("mnist"), 100)
+    assert [s["lambda_energy"] for s in ev["settings"]] == [0.1, 0.5, 1.0, 5.0, 10.0]
+    assert {s["tau"] for s in ev["settings"]} == {sizes.eval_tau(False)}
+    assert ev["cells"] == ["full", "vanilla"]
+    ablation = _experiment("ablation").evaluation("mnist", "all", "ecco")
+    assert ablation["n_runs"] == sizes.n_runs("mnist", "ablation") == 50
+    mut = _experiment("mutability").evaluation("adult", "all", "ecco")
+    assert mut["protect"] and {s["tau"] for s in mut["settings"]} == {sizes.eval_tau(True)}
+    small = _experiment("single", {"evaluation": {"n_individuals": 7, "n_runs": 2}})
+    assert small.evaluation("moons", "all", "ecco")["n_individuals"] == 7
+
+
+def test_initial_grid_shares_one_vanilla_and_evaluates_with_own_generators():
+    exp = _experiment("initial_grid")
+    cells = exp.cells
+    assert len(cells) == 4 * 3 * 8 * 3 + 1
+    assert sum(c.params["objective"] == "vanilla" for c in cells) == 1
+    groups = exp.groups
+    assert sorted(groups) == ["ecco", "generic", "omniscient", "revise"]
+    assert all(len(g) == 3 * 8 * 3 + 1 for g in groups.values())
+    own = {g: exp.evaluation("moons", g, "own")["settings"] for g in groups}
+    assert {g: [s["generator"] for s in v] for g, v in own.items()} == {
+        "ecco": ["ECCo"] * 5,
+        "generic": ["Generic"],
+        "omniscient": ["Omniscient"],
+        "revise": ["REVISE"],
+    }
+    assert exp.evaluation("moons", "revise", "ecco")["settings"][0]["generator"] == "ECCo"
+    spec = exp.training("moons", "full_revise_cost0.1_egy15_T100", 0)["config"]
+    assert (spec["generator"], spec["lambda_cost"], spec["max_iter"]) == ("revise", 0.1, 100)
+    assert spec["step_size"] == 0.1
+
+
+def test_resolve_uses_the_scale_and_rejects_unknown_names():
+    conf, exps = cfg.resolve({"scale": "smoke"}, ROOT)
+    assert list(exps) == conf["smoke"]["experiments"]
+    assert exps["single"].spec["train"]["fixed"]["nepochs"] < 10
+    _, paper = cfg.resolve({}, ROOT)
+    assert list(paper) == ["single", "mutability", "ablation"]
+    with pytest.raises(cfg.ConfigError, match=r"'device'.*allowed values: \['auto', 'cpu'"):
+        cfg.resolve({"device": "gpu"}, ROOT)
+    with pytest.raises(cfg.ConfigError, match="unknown experiment 'singel'"):
+        cfg.resolve({"experiments": ["singel"]}, ROOT)
+
+
+def test_every_appendix_grid_validates_and_plans_jobs():
+    for path in sorted((ROOT / "config" / "experiments").glob("*.yaml")):
+        exp = _experiment(path.stem)
+        jobs = cfg.plan([exp])
+        n_train = len(exp.datasets) * len(exp.cells) * len(exp.seeds)
+        assert sum(j.rule == "train" for j in jobs) == n_train
+        for group in exp.groups:
+            for protocol in exp.protocols:
+                assert exp.evaluation(exp.datasets[0], group, protocol)["settings"]
+
+
+def test_missing_raw_file_fails_with_the_library_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CFTRAIN_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(data.RawFileUnavailableError, match="Kaggle requires a login"):
+        cfg.check_raw_files(["moons", "gmsc"], mirror=tmp_path / "empty")
+    cfg.check_raw_files(["moons", "adult"], mirror=tmp_path / "empty")  # downloadable: the job
