@@ -210,4 +210,9 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     # one Slurm job per planned group job (a table job and the tables reading it form one)
     assert len(resubmitted) == len(re.findall(r"Group job \w+", plan.output)) + ungrouped
     assert {j.state for j in resubmitted} == {"COMPLETED"}
-    assert len(resubmitted) < len(jobs)
+    # what succeeded at first was not run again: its logs still name the first run's jobs
+    in_logs = slurm_job_ids_in_logs(work)
+    kept = [log for log in in_logs if "/train/single/moons/" in str(log) or "/data/" in str(log)]
+    assert len(kept) == 4, kept  # moons: full, vanilla; data: moons, lin_sep
+    assert all(in_logs[log] in jobs for log in kept)
+    assert in_logs[bad_log] in {j.id for j in resubmitted}
