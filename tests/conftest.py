@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 import workflow_helpers as workflow
 from cftrain import config as cfg
@@ -41,15 +43,35 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="session")
 def smoke_runs(tmp_path_factory, data_mirror) -> dict:
+    """The two smoke runs of :func:`_smoke_runs`, made once per pytest run: xdist workers
+    share them through a lock and a record in the run's common temporary folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # workers' folders share the run's parent
+        root = root.parent
+    record = root / "smoke_runs.json"
+    with FileLock(str(root / "smoke_runs.lock")):
+        if not record.is_file():
+            runs = _smoke_runs(root)
+            record.write_text(json.dumps({k: sorted(v) for k, v in runs.items()}))
+    runs = json.loads(record.read_text())
+    return {
+        "a": Path(runs["a"][0]),
+        "b": Path(runs["b"][0]),
+        "before": set(runs["before"]),
+        "trained": set(runs["trained"]),
+    }
+
+
+def _smoke_runs(root: Path) -> dict[str, set[str]]:
     """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
     once a third of the training jobs finished, then resumed with --rerun-incomplete."""
-    a = tmp_path_factory.mktemp("smoke_a")
-    start = time.perf_counter()
+    a = root / "smoke_a"
+    a.mkdir()
     run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE)
-    seconds = time.perf_counter() - start
     assert run.returncode == 0, run.stderr[-5000:]
 
-    b = tmp_path_factory.mktemp("smoke_b")
+    b = root / "smoke_b"
+    b.mkdir()
     n_train = sum(
         j.rule == "train"
         for j in cfg.plan(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
@@ -81,4 +103,4 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
     trained = {
         str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
     }
-    return {"a": a, "b": b, "seconds": seconds, "before": before, "trained": trained}
+    return {"a": {str(a)}, "b": {str(b)}, "before": before, "trained": trained}
