@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
-from cftrain.evaluation import protocol
+from cftrain.evaluation import protocol, sizes
 from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
 from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
 from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS
@@ -245,8 +245,8 @@ def defaults_tabular() -> str:
     rows.append(None)
     rows += [
         ["evaluation $\\lambda_{egy}$", ", ".join(f"{v:g}" for v in protocol.LAMBDA_ENERGIES)],
-        ["evaluation $\\tau$ (IP, IP*)", f"{protocol.TAU_PLAUSIBILITY:g}"],
-        ["evaluation $\\tau$ (cost, protected)", f"{protocol.TAU_MUTABILITY:g}"],
+        ["evaluation $\\tau$ (IP, IP*)", f"{sizes.TAU_PLAUSIBILITY:g}"],
+        ["evaluation $\\tau$ (cost, protected)", f"{sizes.TAU_MUTABILITY:g}"],
         ["evaluation max\\_iter", str(protocol.EvalSetting(1.0).max_iter)],
         ["IP target draws", str(DEFAULT_IP_SAMPLES)],
         ["IP* length-scale", f"{DEFAULT_LENGTH_SCALE:g}"],

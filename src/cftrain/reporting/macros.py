@@ -148,7 +148,7 @@ def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
 
 def hyperparameter_macros() -> dict[str, str]:
     """``\\hp…``: the library's training defaults and evaluation constants (SPEC §0, §5)."""
-    from cftrain.evaluation import attribution, protocol, robustness
+    from cftrain.evaluation import attribution, protocol, robustness, sizes
     from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
     from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
     from cftrain.training_config import TrainingConfig
@@ -166,8 +166,8 @@ def hyperparameter_macros() -> dict[str, str]:
         ("lambda", "cost"): train.lambda_cost,
         ("lambda", "energy"): train.lambda_energy,
         ("eval", "lambda", "cost"): protocol.EvalSetting(1.0).lambda_cost,
-        ("eval", "tau"): protocol.TAU_PLAUSIBILITY,
-        ("eval", "tau", "cost"): protocol.TAU_MUTABILITY,
+        ("eval", "tau"): sizes.TAU_PLAUSIBILITY,
+        ("eval", "tau", "cost"): sizes.TAU_MUTABILITY,
         ("eval", "max", "iter"): protocol.EvalSetting(1.0).max_iter,
         ("eval", "lambdas"): ", ".join(f"{v:g}" for v in protocol.LAMBDA_ENERGIES),
         ("eval", "num", "lambdas"): len(protocol.LAMBDA_ENERGIES),
