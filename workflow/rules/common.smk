@@ -8,7 +8,13 @@ ROOT = workflow.basedir
 CONFIG, EXPERIMENTS = cfg.resolve(config, ROOT)
 config.update(CONFIG)
 DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
-cfg.check_raw_files(DATASETS, config["data_mirror"])
+
+
+onstart:
+    # here, not at parse time, so `--lint` and dry runs work without the raw files
+    cfg.check_raw_files(DATASETS, config["data_mirror"])
+
+
 # minutes of one training / evaluation job at the paper's sizes on one core (with margin)
 RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
 
