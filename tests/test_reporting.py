@@ -154,6 +154,30 @@ def test_comparison_sign_and_star_agreement(results: Path):
     assert main[main["dataset"] == "gmsc"]["ours"].isna().all()
 
 
+def test_comparison_across_seeds_counts_the_seeds_keeping_sign_and_star(results: Path):
+    path = tables.table_path(results, "single", "main")
+    first = pd.read_csv(path).assign(seed=0)
+    second = first.copy().assign(seed=1)
+    # seed 1: circles IP keeps sign and star (40.0*), moons IP flips sign (+5.0, no star)
+    second.loc[(second["dataset"] == "circles") & (second["metric"] == "ip"), "value"] = 40.0
+    moons = (second["dataset"] == "moons") & (second["metric"] == "ip")
+    second.loc[moons, ["value", "star"]] = [5.0, False]
+    pd.concat([second, first]).to_csv(path, index=False)  # seed order in the file is irrelevant
+    df = compare.comparison(results, ["single", "mutability"]).set_index(
+        ["table", "dataset", "metric"]
+    )
+    circ = df.loc[("main", "circles", "ip")]
+    assert circ["ours"] == pytest.approx(58.876)  # the first seed, as the paper
+    assert circ["n_seeds"] == 2 and circ["n_seeds_agree"] == 2
+    assert circ["seeds_mean"] == pytest.approx((58.876 + 40.0) / 2)
+    assert circ["seeds_std"] == pytest.approx(abs(58.876 - 40.0) / math.sqrt(2))
+    moon = df.loc[("main", "moons", "ip")]
+    assert moon["ours"] == pytest.approx(-19.594)
+    assert moon["n_seeds"] == 2 and moon["n_seeds_agree"] == 0  # seed 0 has the wrong sign
+    validity = df.loc[("validity", "circles", "validity")]
+    assert validity["n_seeds"].max() == 1 and validity["n_seeds_agree"].isna().all()
+
+
 def test_published_numbers_cover_spec_section_six():
     pub = compare.published()
     assert set(pub["table"]) == {

@@ -3,7 +3,9 @@
 The published numbers are data (``published.csv`` in this package: one row per published
 cell, ``approximate`` = 1 where the value was read from a figure). :func:`comparison` joins
 each published cell with ours from the aggregated tables; cells of experiments that were not
-run keep an empty ``ours``.
+run keep an empty ``ours``. ``ours`` is the first training seed (the paper trained one model
+per setting); where an experiment ran several seeds, the ``seeds_*`` columns say how stable
+that value is across them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ COLUMNS = [
     "difference",
     "sign_agrees",
     "star_agrees",
+    "n_seeds",
+    "seeds_mean",
+    "seeds_std",
+    "n_seeds_agree",
 ]
 
 
@@ -42,11 +48,16 @@ def published() -> pd.DataFrame:
 
 
 def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
-    """Our values in the published table's long layout (same KEYS)."""
+    """Our values in the published table's long layout (same KEYS), one row per training
+    seed (column ``seed``)."""
     frames = []
 
+    def load(key: str) -> pd.DataFrame | None:
+        df = tables.load(results, key, experiments, all_seeds=True)
+        return df if df is None or "seed" in df.columns else df.assign(seed=0)
+
     def reduction(key: str, table: str, metrics: tuple[str, ...]) -> None:
-        df = tables.load(results, key, experiments)
+        df = load(key)
         if df is not None:
             df = df[df["metric"].isin(metrics)]
             frames.append(
@@ -59,33 +70,33 @@ def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
     reduction("main_cost", "main", ("cost",))
     reduction("costs_unconstrained", "costs_unconstrained", ("cost",))
     for key in ("validity_unconstrained", "validity_constrained"):
-        if (df := tables.load(results, key, experiments)) is not None:
+        if (df := load(key)) is not None:
             frames.append(
                 df.assign(table="validity", metric="validity").rename(columns={"validity": "ours"})
             )
-    if (df := tables.load(results, "ig", experiments)) is not None:
+    if (df := load("ig")) is not None:
         frames.append(
             df.assign(table="ig", experiment="mutability", metric="ig").rename(
                 columns={"median": "ours"}
             )
         )
-    if (df := tables.load(results, "ablation", experiments)) is not None:
+    if (df := load("ablation")) is not None:
         frames.append(df.assign(table="ablation").rename(columns={"reduction": "ours"}))
-    if (df := tables.load(results, "robustness", experiments)) is not None:
+    if (df := load("robustness")) is not None:
         frames.append(_robustness_points(df))
     if not frames:
-        return pd.DataFrame(columns=[*KEYS, "ours"])
+        return pd.DataFrame(columns=[*KEYS, "seed", "ours"])
     ours = pd.concat(frames, ignore_index=True)
     ours = ours.rename(columns={"ci_low": "ours_ci_low", "ci_high": "ours_ci_high"})
     keep = [c for c in COLUMNS if c in ours.columns and not c.startswith("published")]
-    return ours[keep]
+    return ours[[*keep, "seed"]]
 
 
 def _robustness_points(df: pd.DataFrame) -> pd.DataFrame:
     """Clean accuracy and accuracy at the largest ε per attack (SPEC §6.8's end points)."""
     rows = []
-    for (data, model, attack), part in df.sort_values("epsilon").groupby(
-        ["dataset", "model", "attack"], sort=True
+    for (data, model, attack, seed), part in df.sort_values("epsilon").groupby(
+        ["dataset", "model", "attack", "seed"], sort=True
     ):
         for point, value in (
             ("clean", part["accuracy"].iloc[0]),
@@ -99,28 +110,15 @@ def _robustness_points(df: pd.DataFrame) -> pd.DataFrame:
                     "model": model,
                     "metric": f"{attack}_{point}",
                     "ours": value,
+                    "seed": seed,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
-    """One row per published cell: published value, ours, difference, sign and star agreement.
-
-    ``sign_agrees`` compares signs of reductions (main, cost, ablation tables only; not where
-    the published value is 0);
-    ``star_agrees`` compares significance where both have a star column.
-    """
-    pub = published().rename(
-        columns={"value": "published", "std": "published_std", "star": "published_star"}
-    )
-    pub = pub.drop(columns=["ci_low", "ci_high"])
-    ours = _ours(results, list(experiments))
-    out = pub.merge(ours, on=KEYS, how="left")
-    for column in COLUMNS:
-        if column not in out.columns:
-            out[column] = np.nan
-    out["difference"] = out["ours"] - out["published"]
+def _agreement(out: pd.DataFrame) -> pd.DataFrame:
+    """``sign_agrees`` (signed tables only, not where the published value is 0) and
+    ``star_agrees`` (where both have a star) of rows holding ``published*`` and ``ours*``."""
     signed = out["table"].isin(["main", "costs_unconstrained", "ablation"]) & out["ours"].notna()
     signed &= out["published"] != 0  # a published ≈0 (read off a bar chart) has no sign
     out["sign_agrees"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
@@ -132,4 +130,42 @@ def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
     out.loc[starred, "star_agrees"] = out.loc[starred, "published_star"].astype(bool) == out.loc[
         starred, "ours_star"
     ].astype(bool)
+    return out
+
+
+def _across_seeds(every_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per published cell: seeds run, mean and std of ours over them, and how many seeds keep
+    the published sign and star (counted only where a sign or a star is compared)."""
+    agrees = every_seed["sign_agrees"].fillna(True) & every_seed["star_agrees"].fillna(True)
+    compared = every_seed["sign_agrees"].notna() | every_seed["star_agrees"].notna()
+    frame = every_seed.assign(agrees=agrees & compared, compared=compared)
+    stats = frame.groupby(KEYS, sort=False).agg(
+        n_seeds=("ours", "count"),
+        seeds_mean=("ours", "mean"),
+        seeds_std=("ours", "std"),
+        n_seeds_agree=("agrees", "sum"),
+        compared=("compared", "any"),
+    )
+    stats["n_seeds_agree"] = stats["n_seeds_agree"].where(stats["compared"])
+    return stats.drop(columns="compared").reset_index()
+
+
+def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
+    """One row per published cell: published value, ours (first training seed), difference,
+    sign and star agreement, and the same cell across every training seed that ran.
+    """
+    pub = published().rename(
+        columns={"value": "published", "std": "published_std", "star": "published_star"}
+    )
+    pub = pub.drop(columns=["ci_low", "ci_high"])
+    ours = _ours(results, list(experiments))
+    every_seed = _agreement(pub.merge(ours, on=KEYS, how="inner"))
+    first = ours.sort_values("seed", kind="stable").drop_duplicates(KEYS)
+    out = pub.merge(first.drop(columns="seed"), on=KEYS, how="left")
+    for column in COLUMNS:
+        if column not in out.columns:
+            out[column] = np.nan
+    out["difference"] = out["ours"] - out["published"]
+    out = _agreement(out).drop(columns=["n_seeds", "seeds_mean", "seeds_std", "n_seeds_agree"])
+    out = out.merge(_across_seeds(every_seed), on=KEYS, how="left")
     return out[COLUMNS]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -184,16 +185,27 @@ def comparison_tabular(df: pd.DataFrame) -> str:
                 ours,
                 _yes_no(r.sign_agrees),
                 _yes_no(r.star_agrees),
+                _seeds(r),
             ]
         )
     return tabular(
-        ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Sign", "Star"],
+        ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Sign", "Star", "Seeds"],
         rows,
-        align="llllrrcc",
+        align="llllrrccr",
         long=True,
-        caption="Published cells reproduced in this configuration, next to ours; sign and star:"
-        " whether the sign of the reduction and its significance agree.\\label{tab:comparison}",
+        caption="Published cells reproduced in this configuration, next to ours (first training"
+        " seed); sign and star: whether the sign of the reduction and its significance agree;"
+        " seeds: mean $\\pm$ std over the training seeds and, in parentheses, how many of them"
+        " keep the published sign and star.\\label{tab:comparison}",
     )
+
+
+def _seeds(r: Any) -> str:
+    """``mean ± std (k/n)`` over the training seeds; empty with a single seed."""
+    if pd.isna(r.n_seeds) or r.n_seeds < 2:
+        return ""
+    kept = "" if pd.isna(r.n_seeds_agree) else f" ({int(r.n_seeds_agree)}/{int(r.n_seeds)})"
+    return f"{fmt(r.seeds_mean)} $\\pm$ {fmt(r.seeds_std)}{kept}"
 
 
 def _yes_no(value: object) -> str:

@@ -43,10 +43,14 @@ def required_inputs(results: str | Path, experiments: Iterable[str]) -> list[Pat
 
 
 def load(
-    results: str | Path, key: str, experiments: Iterable[str], all_rows: bool = False
+    results: str | Path,
+    key: str,
+    experiments: Iterable[str],
+    all_rows: bool = False,
+    all_seeds: bool = False,
 ) -> pd.DataFrame | None:
-    """Table ``key`` of :data:`SOURCES` (only :func:`paper_rows` unless ``all_rows``), or None
-    when its experiment is not configured.
+    """Table ``key`` of :data:`SOURCES` (only :func:`paper_rows` unless ``all_rows``; every
+    training seed with ``all_seeds``), or None when its experiment is not configured.
 
     Raises FileNotFoundError naming the file when the experiment is configured but the
     table is missing (a broken run must not silently drop a section).
@@ -61,17 +65,17 @@ def load(
             "run the workflow's aggregate rule first"
         )
     df = pd.read_csv(path)
-    return df if all_rows else paper_rows(df)
+    return df if all_rows else paper_rows(df, all_seeds)
 
 
 PAPER_PROTOCOL = "ecco"  # the paper's evaluation generator (SPEC §5.2)
 
 
-def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+def paper_rows(df: pd.DataFrame, all_seeds: bool = False) -> pd.DataFrame:
     """The rows the paper reports: the first training seed (the paper trained one model per
-    setting; more seeds are issue 17's study) and the paper's ECCo evaluation protocol where a
-    table holds several."""
-    if "seed" in df.columns and df["seed"].notna().any():
+    setting; ``all_seeds`` keeps the others for the across-seed comparison) and the paper's
+    ECCo evaluation protocol where a table holds several."""
+    if not all_seeds and "seed" in df.columns and df["seed"].notna().any():
         df = df[df["seed"] == df["seed"].min()]
     if "protocol" in df.columns and (df["protocol"] == PAPER_PROTOCOL).any():
         df = df[df["protocol"] == PAPER_PROTOCOL]
