@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cftrain.tables import aggregate, display, to_latex, wall_times
+from cftrain.tables import aggregate, display, to_latex, wall_times, wall_times_per_rule
 
 
 def _evaluations(path) -> str:
@@ -55,12 +55,21 @@ def test_latex_escapes_names():
 
 def test_wall_times_sum_the_benchmark_files_per_rule(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    files = {"train/single/a/seed0.tsv": 2.0, "train/single/b/seed0.tsv": 4.0, "ig/x.tsv": 1.5}
+    files = {
+        "train/single/moons/a/seed0.tsv": 2.0,
+        "train/single/moons/b/seed0.tsv": 4.0,
+        "train/single/adult/a/seed0.tsv": 3.0,
+        "ig/mutability/moons.tsv": 1.5,
+    }
     for rel, seconds in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(
             header + f"{seconds}\t0:00:0{seconds:.0f}\t100\t0\t0\t0\t0\t0\t0\t0\n"
         )
-    table = wall_times([tmp_path / r for r in files], tmp_path).set_index("rule")
-    assert table.loc["train", "jobs"] == 2 and table.loc["train", "total_seconds"] == 6.0
+    detail = wall_times([tmp_path / r for r in files], tmp_path)
+    moons = detail.set_index(["rule", "experiment", "dataset"]).loc[("train", "single", "moons")]
+    assert moons["jobs"] == 2 and moons["total_seconds"] == 6.0 and moons["max_seconds"] == 4.0
+    assert set(detail["dataset"]) == {"moons", "adult"}
+    table = wall_times_per_rule(detail).set_index("rule")
+    assert table.loc["train", "jobs"] == 3 and table.loc["train", "total_seconds"] == 9.0
     assert table.loc["train", "max_seconds"] == 4.0 and table.loc["ig", "mean_seconds"] == 1.5

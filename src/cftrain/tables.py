@@ -334,18 +334,24 @@ def cross_main(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 
 def wall_times(paths: Sequence[str | Path], root: str | Path) -> pd.DataFrame:
-    """Per rule: jobs, total/mean/max seconds and max RSS from Snakemake benchmark files
-    ``<root>/<rule>/<wildcards>.tsv``."""
+    """Per rule, experiment and dataset: jobs, total/mean/max seconds and max RSS from
+    Snakemake benchmark files ``<root>/<rule>/<experiment>/<dataset>[/…].tsv``."""
     rows = []
     for path in map(Path, paths):
         bench = pd.read_csv(path, sep="\t")
-        rule = path.relative_to(root).parts[0]
+        parts = path.relative_to(root).with_suffix("").parts
         rows.append(
-            {"rule": rule, "seconds": bench["s"].iloc[0], "max_rss": bench["max_rss"].iloc[0]}
+            {
+                "rule": parts[0],
+                "experiment": parts[1] if len(parts) > 2 else "",
+                "dataset": parts[2] if len(parts) > 2 else "",
+                "seconds": bench["s"].iloc[0],
+                "max_rss": bench["max_rss"].iloc[0],
+            }
         )
     frame = pd.DataFrame(rows)
     frame["max_rss"] = pd.to_numeric(frame["max_rss"], errors="coerce")
-    table = frame.groupby("rule", sort=True).agg(
+    table = frame.groupby(["rule", "experiment", "dataset"], sort=True).agg(
         jobs=("seconds", "size"),
         total_seconds=("seconds", "sum"),
         mean_seconds=("seconds", "mean"),
@@ -353,3 +359,15 @@ def wall_times(paths: Sequence[str | Path], root: str | Path) -> pd.DataFrame:
         max_rss_mb=("max_rss", "max"),
     )
     return table.reset_index()
+
+
+def wall_times_per_rule(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`wall_times` summed over experiments and datasets."""
+    per_rule = table.groupby("rule", sort=True).agg(
+        jobs=("jobs", "sum"),
+        total_seconds=("total_seconds", "sum"),
+        max_seconds=("max_seconds", "max"),
+        max_rss_mb=("max_rss_mb", "max"),
+    )
+    per_rule.insert(2, "mean_seconds", per_rule["total_seconds"] / per_rule["jobs"])
+    return per_rule.reset_index()

@@ -1,8 +1,8 @@
 """Our wall times per workflow stage next to the reference's reported cluster times (SPEC §8).
 
-Ours come from the workflow's ``results/tables/wall_times.csv`` (per rule: jobs and the sum,
-mean and max of the wall seconds in Snakemake's benchmark files); the reference's are data
-(``compute_reported.csv`` in this package).
+Ours come from the workflow's ``results/tables/wall_times.csv`` (per rule, experiment and
+dataset: jobs and the sum, mean and max of the wall seconds in Snakemake's benchmark
+files); the reference's are data (``compute_reported.csv`` in this package).
 """
 
 from __future__ import annotations
@@ -14,8 +14,17 @@ import pandas as pd
 
 from cftrain.reporting.macros import fmt
 from cftrain.reporting.names import macro_name
+from cftrain.tables import wall_times_per_rule
 
-WALL_COLUMNS = ("rule", "jobs", "total_seconds", "mean_seconds", "max_seconds")
+WALL_COLUMNS = (
+    "rule",
+    "experiment",
+    "dataset",
+    "jobs",
+    "total_seconds",
+    "mean_seconds",
+    "max_seconds",
+)
 
 
 def read_wall_times(path: str | Path) -> pd.DataFrame:
@@ -29,6 +38,7 @@ def read_wall_times(path: str | Path) -> pd.DataFrame:
 
 def wall_time_macros(df: pd.DataFrame) -> dict[str, str]:
     """``\\\\wallTime<Rule>Minutes`` per rule, the total, and the number of jobs."""
+    df = wall_times_per_rule(df)
     out = {
         macro_name("wall", "time", str(r.rule), "minutes"): fmt(r.total_seconds / 60.0, 1)
         for r in df.itertuples(index=False)

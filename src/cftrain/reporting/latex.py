@@ -22,6 +22,7 @@ from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS
 from cftrain.reporting import tables
 from cftrain.reporting.macros import MISSING, SIG_MARK, fmt
 from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
+from cftrain.tables import wall_times_per_rule
 from cftrain.training_config import FINAL_HYPERPARAMETERS, TrainingConfig
 
 _ESCAPES = {
@@ -215,6 +216,8 @@ def _yes_no(value: object) -> str:
 
 
 def wall_time_tabular(df: pd.DataFrame) -> str:
+    """Per rule (the workflow's ``wall_times.csv`` summed over experiments and datasets)."""
+    df = wall_times_per_rule(df)
     rows = [
         [
             escape(r.rule),
@@ -231,6 +234,34 @@ def wall_time_tabular(df: pd.DataFrame) -> str:
             ["total", str(int(df["jobs"].sum())), fmt(df["total_seconds"].sum(), 1), "", ""]
         )
     return tabular(["Rule", "Jobs", "Total (s)", "Mean (s)", "Max (s)"], rows)
+
+
+def wall_time_by_dataset_tabular(df: pd.DataFrame) -> str:
+    """Per experiment and dataset: training and evaluation seconds (every seed and cell), so
+    a reader can set them next to the reference's per-dataset cluster times."""
+    pivot = df.pivot_table(
+        index=["experiment", "dataset"], columns="rule", values="total_seconds", aggfunc="sum"
+    ).fillna(0.0)
+    jobs = df[df["rule"] == "train"].set_index(["experiment", "dataset"])["jobs"]
+    other = [c for c in pivot.columns if c not in ("train", "evaluate")]
+    rows = []
+    for (experiment, dataset), r in pivot.iterrows():
+        rows.append(
+            [
+                escape(experiment),
+                escape(dataset_label(dataset)),
+                str(int(jobs.get((experiment, dataset), 0))),
+                fmt(r.get("train", 0.0), 1),
+                fmt(r.get("evaluate", 0.0), 1),
+                fmt(r[other].sum(), 1),
+                fmt(r.sum() / 60.0, 1),
+            ]
+        )
+    return tabular(
+        ["Experiment", "Data", "Models", "Train (s)", "Evaluate (s)", "Other (s)", "Total (min)"],
+        rows,
+        align="llrrrrr",
+    )
 
 
 def reported_compute_tabular(df: pd.DataFrame) -> str:

@@ -26,6 +26,7 @@ GENERATED = (
     "ig_table.tex",
     "comparison_table.tex",
     "wall_times_table.tex",
+    "wall_times_by_dataset_table.tex",
     "reported_compute_table.tex",
     "final_hyperparameters_table.tex",
     "defaults_table.tex",
@@ -87,6 +88,7 @@ def build_report(
     put("comparison_table.tex", comparison_tex)
     walls = compute.read_wall_times(wall_times)
     put("wall_times_table.tex", latex.wall_time_tabular(walls))
+    put("wall_times_by_dataset_table.tex", latex.wall_time_by_dataset_tabular(walls))
     put("reported_compute_table.tex", latex.reported_compute_tabular(compute.reported_compute()))
     put("final_hyperparameters_table.tex", latex.final_hyperparameters_tabular())
     put("defaults_table.tex", latex.defaults_tabular())
