@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cftrain.reporting import compare, figures, latex, macros, names, notebook, tables
+from cftrain.reporting import compare, figures, latex, macros, names, notebook, report, tables
 from cftrain.reporting.handtyped import hand_typed_numbers, scan
 from cftrain.reporting.latexmk import check_log
 
@@ -176,6 +176,13 @@ def test_comparison_across_seeds_counts_the_seeds_keeping_sign_and_star(results:
     assert moon["n_seeds"] == 2 and moon["n_seeds_agree"] == 0  # seed 0 has the wrong sign
     validity = df.loc[("validity", "circles", "validity")]
     assert validity["n_seeds"].max() == 1 and validity["n_seeds_agree"].isna().all()
+    # the disagreements: moons IP (wrong sign at seed 0) is listed, circles IP (robust) is not
+    table = compare.comparison(results, ["single", "mutability"])
+    listed = latex.disagreements_tabular(table)
+    assert "Moon & CT & IP & 19.59" in listed and "Circ & CT & IP &" not in listed
+    counts = report.comparison_macros(table)
+    assert counts["compareSeeds"] == "2"  # of the seeded cells, only moons IP is not robust
+    assert int(counts["compareSeededRobust"]) == int(counts["compareSeededCells"]) - 1
 
 
 def test_published_numbers_cover_spec_section_six():

@@ -201,6 +201,33 @@ def comparison_tabular(df: pd.DataFrame) -> str:
     )
 
 
+def disagreements_tabular(df: pd.DataFrame) -> str:
+    """The cells whose sign or significance differs from the published one at the first seed,
+    or that keep the published sign and star in fewer than all training seeds."""
+    done = df[df["ours"].notna()]
+    first = (done["sign_agrees"] == False) | (done["star_agrees"] == False)  # noqa: E712
+    unstable = (done["n_seeds"] > 1) & (done["n_seeds_agree"] < done["n_seeds"])
+    rows = [
+        [
+            escape(r.table),
+            escape(dataset_label(r.dataset)),
+            escape(model_label(r.model)),
+            escape(METRIC_LABELS.get(r.metric, r.metric)),
+            fmt(r.published) + (SIG_MARK if str(r.published_star) in ("1", "1.0") else ""),
+            fmt(r.ours) + (SIG_MARK if str(r.ours_star) in ("True", "1", "1.0") else ""),
+            _seeds(r),
+        ]
+        for r in done[first | unstable].itertuples(index=False)
+    ]
+    if not rows:
+        return "\\emph{Every compared cell agrees in sign and significance.}"
+    return tabular(
+        ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Seeds"],
+        rows,
+        align="llllrrr",
+    )
+
+
 def _seeds(r: Any) -> str:
     """``mean ± std (k/n)`` over the training seeds; empty with a single seed."""
     if pd.isna(r.n_seeds) or r.n_seeds < 2:

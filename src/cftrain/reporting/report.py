@@ -25,6 +25,7 @@ GENERATED = (
     "validity_table.tex",
     "ig_table.tex",
     "comparison_table.tex",
+    "disagreements_table.tex",
     "wall_times_table.tex",
     "wall_times_by_dataset_table.tex",
     "reported_compute_table.tex",
@@ -86,6 +87,7 @@ def build_report(
     comparison_tex = latex.comparison_tabular(comparison)
     written.append(latex.write(Path(comparison_dir) / "comparison.tex", comparison_tex))
     put("comparison_table.tex", comparison_tex)
+    put("disagreements_table.tex", latex.disagreements_tabular(comparison))
     walls = compute.read_wall_times(wall_times)
     put("wall_times_table.tex", latex.wall_time_tabular(walls))
     put("wall_times_by_dataset_table.tex", latex.wall_time_by_dataset_tabular(walls))
@@ -110,7 +112,18 @@ def comparison_macros(df: pd.DataFrame) -> dict[str, str]:
     done = df[df["ours"].notna()]
     signs = done["sign_agrees"].dropna()
     stars = done["star_agrees"].dropna()
+    starred_main = done[(done["table"] == "main") & (done["published_star"] == 1)]
+    seeded = done[(done["n_seeds"] > 1) & done["n_seeds_agree"].notna()]
     return {
+        macro_name("compare", "Main", "Starred"): str(len(starred_main)),
+        macro_name("compare", "Main", "Starred", "Sign", "Agree"): str(
+            int(starred_main["sign_agrees"].fillna(False).astype(bool).sum())
+        ),
+        macro_name("compare", "Seeds"): str(int(done["n_seeds"].max())) if len(done) else "0",
+        macro_name("compare", "Seeded", "Cells"): str(len(seeded)),
+        macro_name("compare", "Seeded", "Robust"): str(
+            int((seeded["n_seeds_agree"] == seeded["n_seeds"]).sum())
+        ),
         macro_name("compare", "Cells"): str(len(done)),
         macro_name("compare", "Sign", "Checked"): str(len(signs)),
         macro_name("compare", "Sign", "Agree"): str(int(signs.astype(bool).sum())),
