@@ -181,8 +181,10 @@ def test_comparison_across_seeds_counts_the_seeds_keeping_sign_and_star(results:
     listed = latex.disagreements_tabular(table)
     assert "Moon & CT & IP & 19.59" in listed and "Circ & CT & IP &" not in listed
     counts = report.comparison_macros(table)
-    assert counts["compareSeeds"] == "2"  # of the seeded cells, only moons IP is not robust
-    assert int(counts["compareSeededRobust"]) == int(counts["compareSeededCells"]) - 1
+    # seeded: IP and IP* of circles, moons and Avg.; not robust: moons IP (sign at seed 0) and
+    # circles IP* (-3.0 without a star in both seeds, published 93.84*)
+    assert counts["compareSeeds"] == "2" and counts["compareSeededCells"] == "6"
+    assert counts["compareSeededRobust"] == "4"
 
 
 def test_published_numbers_cover_spec_section_six():
