@@ -188,6 +188,15 @@ def build(name: str, path: Path, *, n_sigma: float, seed: int, split_seed: int) 
     if spec.balance:
         rows = undersample(y, stream(seed, "undersample"))
         frame, y = frame.iloc[rows].reset_index(drop=True), y[rows]
+    return from_rows(name, frame, y, n_sigma=n_sigma, split_seed=split_seed)
+
+
+def from_rows(
+    name: str, frame: pd.DataFrame, y: np.ndarray, *, n_sigma: float, split_seed: int
+) -> Dataset:
+    """Dataset ``name`` from rows that are already balanced and in their final order (steps
+    3–4 of the pipeline): what :func:`build` does after the undersampling draw."""
+    spec = SPECS[name]
     n_fit = round(TRAIN_SHARE * y.size)
     x, names, groups = encode(frame, spec.categorical, n_fit)
     return assemble(
@@ -202,3 +211,23 @@ def build(name: str, path: Path, *, n_sigma: float, seed: int, split_seed: int) 
         about=spec.about,
         categorical=groups,
     )
+
+
+#: the reference's preprocessed files (CE.jl's ``data-tabular`` artifact) by dataset
+REFERENCE_FILES = {"cali": "cal_housing.csv", "credit": "credit_default.csv", "gmsc": "gmsc.csv"}
+
+
+def read_reference_rows(name: str, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of the reference's own preprocessed file of ``name`` (balanced, in the order
+    its train/test split used, a ``target`` column), with our reader's column names.
+
+    Not a data source of the workflow: it separates the reference's undersampling draw and
+    row order from everything else when a result differs (issue 17).
+    """
+    table = pd.read_csv(path)
+    if "target" not in table.columns:
+        raise ValueError(f"{path}: no 'target' column; columns are {list(table.columns)}")
+    frame = table.drop(columns="target")
+    if name == "cali":
+        frame = frame.astype(np.float64)
+    return frame, table["target"].to_numpy(np.int64)
