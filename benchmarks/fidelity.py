@@ -4,9 +4,12 @@ Trains BL (``vanilla``) and CT (``full``) with :func:`final_config` and evaluate
 paper's protocol (SPEC §5.1–5.2; sizes from :mod:`cftrain.evaluation.sizes`), then aggregates
 with :func:`reduction_table` / :func:`validity_table` (SPEC §5.3):
 
-* ``single`` (τ_eval 0.95, no protection): IP, IP* on LS, OL, Adult, Credit;
-* ``mutability`` (τ_eval 0.5, protected features): Cost on LS, OL, Circ, Moon, Adult, Credit;
+* ``single`` (τ_eval 0.95, no protection): IP, IP* on LS, OL, Adult, Credit, CH, GMSC;
+* ``mutability`` (τ_eval 0.5, protected features): Cost on those and Circ, Moon;
 * validity (SPEC §6.5) and the absolute CT/BL means (SPEC §6.3) of all of these.
+
+``--reference-rows DIR`` runs CH, Credit and GMSC on the reference's own preprocessed rows
+(CE.jl's ``data-tabular`` files; issue 17), to tell its undersampling draw from the rest.
 
 Not a timing benchmark: it writes ``benchmarks/results/fidelity.json`` (our figures) and
 ``fidelity.csv`` (ours next to the published values). Each (experiment, dataset) table is
@@ -24,7 +27,7 @@ import torch
 
 from benchmarks._common import RESULTS, write_result
 from cftrain.atomic import atomic_path
-from cftrain.data import load
+from cftrain.data import SPLIT_SEED, load, tabular
 from cftrain.data.bundle import Dataset
 from cftrain.evaluation import (
     accuracy,
@@ -36,32 +39,17 @@ from cftrain.evaluation import (
     write_parquet,
 )
 from cftrain.models import build
+from cftrain.reporting.compare import published
 from cftrain.training import counterfactual_training, final_config
 
 CELLS = {
-    "single": ("lin_sep", "over", "adult", "credit"),
-    "mutability": ("lin_sep", "over", "circles", "moons", "adult", "credit"),
+    "single": ("lin_sep", "over", "adult", "credit", "cali", "gmsc"),
+    "mutability": ("lin_sep", "over", "circles", "moons", "adult", "credit", "cali", "gmsc"),
 }
 METRICS = {"single": ("ip", "mmd"), "mutability": ("cost",)}
 
-#: SPEC §6.1 (value, star), §6.3 (CT, BL absolute means), §6.5 (validity CT, BL; "mut." =
-#: single, "constr." = mutability)
-PUBLISHED_REDUCTION = {
-    ("lin_sep", "ip"): (26.26, True),
-    ("lin_sep", "mmd"): (51.28, True),
-    ("lin_sep", "cost"): (16.41, True),
-    ("over", "ip"): (-1.93, False),
-    ("over", "mmd"): (-27.70, False),
-    ("over", "cost"): (40.86, True),
-    ("circles", "cost"): (42.99, True),
-    ("moons", "cost"): (5.16, True),
-    ("adult", "ip"): (0.19, False),
-    ("adult", "mmd"): (34.35, True),
-    ("adult", "cost"): (4.03, False),
-    ("credit", "ip"): (10.14, True),
-    ("credit", "mmd"): (50.35, True),
-    ("credit", "cost"): (-18.17, True),
-}
+#: SPEC §6.3 (CT, BL absolute means); the reductions and validities come from
+#: cftrain.reporting's published.csv (SPEC §6.1, §6.5)
 PUBLISHED_ABSOLUTE = {
     ("adult", "cost"): (2.19, 2.28),
     ("circles", "cost"): (0.70, 1.22),
@@ -77,21 +65,34 @@ PUBLISHED_ABSOLUTE = {
     ("credit", "ip"): (19.79, 22.02),
     ("lin_sep", "ip"): (2.51, 3.40),
     ("over", "ip"): (4.52, 4.44),
-}
-PUBLISHED_VALIDITY = {
-    "single": {"lin_sep": (1.00, 1.00), "over": (0.86, 0.98), "adult": (0.68, 0.99)}
-    | {"credit": (0.72, 1.00)},
-    "mutability": {"lin_sep": (1.00, 1.00), "over": (0.34, 0.56), "circles": (0.71, 0.48)}
-    | {"moons": (1.00, 0.98), "adult": (0.70, 0.99), "credit": (0.74, 1.00)},
+    ("cali", "cost"): (1.37, 2.46),
+    ("cali", "mmd"): (0.02, 0.06),
+    ("cali", "ip"): (6.72, 7.52),
+    ("gmsc", "cost"): (1.03, 3.04),
+    ("gmsc", "mmd"): (0.05, 0.07),
+    ("gmsc", "ip"): (7.24, 8.10),
 }
 
 
+def published_reduction(experiment: str, name: str, metric: str) -> tuple[float, bool]:
+    pub = published().set_index(["table", "experiment", "dataset", "metric"])
+    row = pub.loc[("main", experiment, name, metric)].iloc[0]
+    return float(row["value"]), bool(row["star"])
+
+
+def published_validity(experiment: str, name: str) -> tuple[float, float]:
+    pub = published().set_index(["table", "experiment", "dataset", "model"])
+    return tuple(float(pub.loc[("validity", experiment, name, m), "value"]) for m in MODELS)
+
+
+MODELS = ("full", "vanilla")
 DEFAULTS = {
     "synthetic_mutability": "final",
     "blob_centres": "reference",
     "epochs": None,
     "categorical": "straight_through",
     "runs": None,
+    "reference_rows": None,
 }
 
 
@@ -111,14 +112,18 @@ def _train(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Mod
 
 def _suffix(args, names: tuple[str, ...]) -> str:
     """File-name tag of the options among ``names`` that differ from their defaults."""
-    tags = [getattr(args, n) for n in names if getattr(args, n) != DEFAULTS[n]]
+    tags = [
+        "reference-rows" if n == "reference_rows" else getattr(args, n)
+        for n in names
+        if getattr(args, n) != DEFAULTS[n]
+    ]
     return "".join(f"-{t}" for t in tags)
 
 
 def _model(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Module:
     """A trained model, kept under ``--work/models`` so that other evaluation options
     (e.g. ``--categorical frozen``) reuse it."""
-    tag = _suffix(args, ("synthetic_mutability", "blob_centres", "epochs"))
+    tag = _suffix(args, ("synthetic_mutability", "blob_centres", "epochs", "reference_rows"))
     path = args.work / "models" / f"{experiment}-{data.name}-{objective}-s{args.seed}{tag}.pt"
     if path.is_file():
         model = build("mlp", data.n_features, data.n_classes, seed=args.seed)
@@ -130,13 +135,23 @@ def _model(data: Dataset, objective: str, experiment: str, args) -> torch.nn.Mod
     return model
 
 
+def _data(name: str, args) -> Dataset:
+    """The dataset, or with ``--reference-rows`` (CH, Credit, GMSC) the same pipeline on the
+    reference's own balanced rows in its order (CE.jl's preprocessed files)."""
+    if args.reference_rows is None or name not in tabular.REFERENCE_FILES:
+        return load(name, blob_centres=args.blob_centres)
+    path = Path(args.reference_rows) / tabular.REFERENCE_FILES[name]
+    rows, y = tabular.read_reference_rows(name, path)
+    return tabular.from_rows(name, rows, y, n_sigma=2.0, split_seed=SPLIT_SEED)
+
+
 def _table(experiment: str, name: str, args) -> tuple[pd.DataFrame, dict[str, float]]:
     """The per-counterfactual table of one cell (resumed from ``--work`` when present)."""
     path = args.work / f"{experiment}-{name}{_suffix(args, tuple(DEFAULTS))}.parquet"
     acc_path = path.with_suffix(".acc.csv")
     if path.is_file() and acc_path.is_file():
         return pd.read_parquet(path), pd.read_csv(acc_path).iloc[0].to_dict()
-    data = load(name, blob_centres=args.blob_centres)
+    data = _data(name, args)
     models = {obj: _model(data, obj, experiment, args) for obj in ("vanilla", "full")}
     protect = experiment == "mutability"
     table = benchmark_dataset(
@@ -165,6 +180,10 @@ def main() -> None:
     parser.add_argument("--synthetic-mutability", default=DEFAULTS["synthetic_mutability"])
     parser.add_argument("--blob-centres", default=DEFAULTS["blob_centres"])
     parser.add_argument("--categorical", default=DEFAULTS["categorical"])
+    parser.add_argument(
+        "--reference-rows",
+        help="folder with the reference's cal_housing.csv, credit_default.csv, gmsc.csv",
+    )
     parser.add_argument("--only", nargs="*", help="experiment/dataset cells, e.g. single/adult")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -183,7 +202,7 @@ def main() -> None:
             for obj in ("full", "vanilla"):
                 figures[f"{experiment}.{name}.validity.{obj}"] = val.loc[obj, "validity"]
                 figures[f"{experiment}.{name}.onehot_valid.{obj}"] = val.loc[obj, "onehot_valid"]
-            pv = PUBLISHED_VALIDITY[experiment][name]
+            pv = published_validity(experiment, name)
             ct_valid, bl_valid = val.loc["full", "validity"], val.loc["vanilla", "validity"]
             rows.append(
                 {
@@ -199,7 +218,7 @@ def main() -> None:
                 for key in ("value", "std", "ct_mean", "bl_mean", "ci_low", "ci_high"):
                     figures[f"{experiment}.{name}.{metric}.{key}"] = r[key]
                 figures[f"{experiment}.{name}.{metric}.star"] = float(r["star"])
-                value, star = PUBLISHED_REDUCTION[(name, metric)]
+                value, star = published_reduction(experiment, name, metric)
                 ct, bl = PUBLISHED_ABSOLUTE[(name, metric)]
                 rows += [
                     {
