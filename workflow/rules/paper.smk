@@ -20,12 +20,15 @@ APPENDIX_CONFIG = json.dumps(
 )
 
 PAPER_TARGETS = ["results/paper/paper.pdf"]
+# the committed investigation runs of benchmarks/fidelity.py (one option changed each)
+VARIANTS = sorted(glob.glob(f"{ROOT}/benchmarks/results/fidelity-*.csv"))
 
 
 rule report:
     input:
         tables=paper_report.required_inputs("results", EXPERIMENTS),
         wall_times="results/tables/wall_times.csv",
+        variants=VARIANTS,
     output:
         generated=[f"results/paper/generated/{name}" for name in paper_report.GENERATED],
         comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
@@ -43,7 +46,7 @@ rule report:
     shell:
         "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
         " --out results/paper/generated --comparison results/comparison"
-        " --wall-times {input.wall_times} > {log} 2>&1"
+        " --wall-times {input.wall_times} --variants {input.variants} > {log} 2>&1"
 
 
 rule paper:

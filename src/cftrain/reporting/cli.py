@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--comparison", default="results/comparison")
     p.add_argument("--wall-times", default="results/tables/wall_times.csv")
     p.add_argument("--config-json", default="{}", help="resolved workflow config (appendix)")
+    p.add_argument(
+        "--variants", nargs="*", default=[], help="benchmarks/results/fidelity-<variant>.csv"
+    )
 
     p = _add(sub, "compare", _compare, "comparison with the published numbers (SPEC §6)")
     p.add_argument("--results", default="results")
@@ -65,6 +68,7 @@ def _build(args: argparse.Namespace) -> str:
         args.comparison,
         args.wall_times,
         json.loads(args.config_json),
+        args.variants,
     )
     return f"report: wrote {len(written)} files under {args.out} and {args.comparison}"
 

@@ -228,6 +228,37 @@ def disagreements_tabular(df: pd.DataFrame) -> str:
     )
 
 
+def variants_tabular(paths: Sequence[str | Path]) -> str:
+    """The investigation runs (``benchmarks/fidelity.py`` with one option changed): each
+    file's cells, ours next to the published value, as the benchmark wrote them."""
+    rows: list[Sequence[str] | None] = []
+    for path in sorted(map(Path, paths)):
+        variant = path.stem.removeprefix("fidelity-").removesuffix("-only")
+        if rows:
+            rows.append(None)
+        for r in pd.read_csv(path).itertuples(index=False):
+            rows.append(
+                [
+                    escape(variant),
+                    escape(r.experiment),
+                    escape(dataset_label(r.dataset)),
+                    escape(r.quantity),
+                    escape(str(r.ours)),
+                    escape(str(r.published)),
+                ]
+            )
+    if not rows:
+        return "\\emph{No investigation runs were recorded.}"
+    return tabular(
+        ["Variant", "Experiment", "Data", "Quantity", "Ours", "Published"],
+        rows,
+        align="llllrr",
+        long=True,
+        caption="Investigation runs at the paper's sizes, one seed, each with one option changed"
+        " (\\texttt{benchmarks/fidelity.py}).\\label{tab:variants}",
+    )
+
+
 def _seeds(r: Any) -> str:
     """``mean ± std (k/n)`` over the training seeds; empty with a single seed."""
     if pd.isna(r.n_seeds) or r.n_seeds < 2:

@@ -26,6 +26,7 @@ GENERATED = (
     "ig_table.tex",
     "comparison_table.tex",
     "disagreements_table.tex",
+    "variants_table.tex",
     "wall_times_table.tex",
     "wall_times_by_dataset_table.tex",
     "reported_compute_table.tex",
@@ -48,11 +49,13 @@ def build_report(
     comparison_dir: str | Path,
     wall_times: str | Path,
     config: Mapping | None = None,
+    variants: Sequence[str | Path] = (),
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
 
     datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
-    figures drawn for it (:func:`cftrain.reporting.figures.expected`).
+    figures drawn for it (:func:`cftrain.reporting.figures.expected`). variants: the
+    committed ``benchmarks/results/fidelity-<variant>.csv`` files of the investigation runs.
     """
     experiments = list(datasets)
     out = Path(out_dir)
@@ -88,6 +91,7 @@ def build_report(
     written.append(latex.write(Path(comparison_dir) / "comparison.tex", comparison_tex))
     put("comparison_table.tex", comparison_tex)
     put("disagreements_table.tex", latex.disagreements_tabular(comparison))
+    put("variants_table.tex", latex.variants_tabular(variants))
     walls = compute.read_wall_times(wall_times)
     put("wall_times_table.tex", latex.wall_time_tabular(walls))
     put("wall_times_by_dataset_table.tex", latex.wall_time_by_dataset_tabular(walls))
