@@ -220,11 +220,16 @@ def disagreements_tabular(df: pd.DataFrame) -> str:
         for r in done[first | unstable].itertuples(index=False)
     ]
     if not rows:
-        return "\\emph{Every compared cell agrees in sign and significance.}"
+        agree = "\\emph{Every compared cell agrees in sign and significance.}"
+        return agree + "\\label{tab:disagreements}"
     return tabular(
         ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Seeds"],
         rows,
         align="llllrrr",
+        long=True,
+        caption="Cells whose sign or significance differs from the published one at the first"
+        " training seed, or in at least one seed; seeds: mean $\\pm$ std and how many seeds"
+        " agree.\\label{tab:disagreements}",
     )
 
 
@@ -248,7 +253,7 @@ def variants_tabular(paths: Sequence[str | Path]) -> str:
                 ]
             )
     if not rows:
-        return "\\emph{No investigation runs were recorded.}"
+        return "\\emph{No investigation runs were recorded.}\\label{tab:variants}"
     return tabular(
         ["Variant", "Experiment", "Data", "Quantity", "Ours", "Published"],
         rows,
