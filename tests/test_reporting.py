@@ -298,3 +298,19 @@ def test_rule_outputs_and_inputs_per_notebook():
         "results/single/tables/main.csv",
         "results/single/tables/validity.csv",
     ]
+
+
+def test_provenance_records_the_config_and_the_versions_that_computed_it(tmp_path: Path):
+    import json
+
+    import torch
+
+    from cftrain.reporting.provenance import write_provenance
+
+    path = write_provenance(tmp_path / "provenance.json", {"scale": "paper", "seeds": [0, 1]})
+    record = json.loads(path.read_text())
+    assert record["config"] == {"scale": "paper", "seeds": [0, 1]}
+    assert record["packages"]["torch"] == torch.__version__.split("+")[0] or record["packages"][
+        "torch"
+    ].startswith(torch.__version__.split("+")[0])
+    assert record["packages"]["cftrain"] and record["python"].count(".") == 2

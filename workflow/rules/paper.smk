@@ -32,6 +32,7 @@ rule report:
     output:
         generated=[f"results/paper/generated/{name}" for name in paper_report.GENERATED],
         comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
+        provenance="results/provenance.json",
     log:
         "results/logs/report.log",
     conda:
@@ -46,7 +47,8 @@ rule report:
     shell:
         "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
         " --out results/paper/generated --comparison results/comparison"
-        " --wall-times {input.wall_times} --variants {input.variants} > {log} 2>&1"
+        " --wall-times {input.wall_times} --variants {input.variants}"
+        " --provenance {output.provenance} > {log} 2>&1"
 
 
 rule paper:

@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--variants", nargs="*", default=[], help="benchmarks/results/fidelity-<variant>.csv"
     )
+    p.add_argument("--provenance", help="write the resolved config and package versions here")
 
     p = _add(sub, "compare", _compare, "comparison with the published numbers (SPEC §6)")
     p.add_argument("--results", default="results")
@@ -69,6 +70,7 @@ def _build(args: argparse.Namespace) -> str:
         args.wall_times,
         json.loads(args.config_json),
         args.variants,
+        args.provenance,
     )
     return f"report: wrote {len(written)} files under {args.out} and {args.comparison}"
 

@@ -17,6 +17,7 @@ from cftrain.atomic import atomic_path
 from cftrain.reporting import compare, compute, figures, latex, tables
 from cftrain.reporting.macros import collect_macros, write_macros
 from cftrain.reporting.names import macro_name
+from cftrain.reporting.provenance import write_provenance
 
 GENERATED = (
     "macros.tex",
@@ -50,12 +51,14 @@ def build_report(
     wall_times: str | Path,
     config: Mapping | None = None,
     variants: Sequence[str | Path] = (),
+    provenance: str | Path | None = None,
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
 
     datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
     figures drawn for it (:func:`cftrain.reporting.figures.expected`). variants: the
     committed ``benchmarks/results/fidelity-<variant>.csv`` files of the investigation runs.
+    provenance: where to write the resolved configuration and package versions.
     """
     experiments = list(datasets)
     out = Path(out_dir)
@@ -99,6 +102,8 @@ def build_report(
     put("final_hyperparameters_table.tex", latex.final_hyperparameters_tabular())
     put("defaults_table.tex", latex.defaults_tabular())
     put("config_table.tex", latex.config_tabular(config or {}))
+    if provenance is not None:
+        written.append(write_provenance(provenance, config or {}))
 
     macros = collect_macros(results, experiments)
     macros |= comparison_macros(comparison)
