@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -74,15 +75,22 @@ PUBLISHED_ABSOLUTE = {
 }
 
 
+def _published(table: str, experiment: str, name: str, metric: str, model: str) -> pd.Series:
+    pub = published()
+    keys = (pub["table"], pub["experiment"], pub["dataset"], pub["metric"], pub["model"])
+    wanted = (table, experiment, name, metric, model)
+    return pub[np.logical_and.reduce([k == w for k, w in zip(keys, wanted, strict=True)])].iloc[0]
+
+
 def published_reduction(experiment: str, name: str, metric: str) -> tuple[float, bool]:
-    pub = published().set_index(["table", "experiment", "dataset", "metric"])
-    row = pub.loc[("main", experiment, name, metric)].iloc[0]
+    row = _published("main", experiment, name, metric, "full")
     return float(row["value"]), bool(row["star"])
 
 
 def published_validity(experiment: str, name: str) -> tuple[float, float]:
-    pub = published().set_index(["table", "experiment", "dataset", "model"])
-    return tuple(float(pub.loc[("validity", experiment, name, m), "value"]) for m in MODELS)
+    return tuple(
+        float(_published("validity", experiment, name, "validity", m)["value"]) for m in MODELS
+    )
 
 
 MODELS = ("full", "vanilla")
