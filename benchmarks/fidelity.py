@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -40,7 +39,7 @@ from cftrain.evaluation import (
     write_parquet,
 )
 from cftrain.models import build
-from cftrain.reporting.compare import published
+from cftrain.reporting.compare import KEYS, published
 from cftrain.training import counterfactual_training, final_config
 
 CELLS = {
@@ -75,25 +74,22 @@ PUBLISHED_ABSOLUTE = {
 }
 
 
-def _published(table: str, experiment: str, name: str, metric: str, model: str) -> pd.Series:
-    pub = published()
-    keys = (pub["table"], pub["experiment"], pub["dataset"], pub["metric"], pub["model"])
-    wanted = (table, experiment, name, metric, model)
-    return pub[np.logical_and.reduce([k == w for k, w in zip(keys, wanted, strict=True)])].iloc[0]
+MODELS = ("full", "vanilla")
+#: the published cells, by (table, experiment, dataset, model, metric)
+PUBLISHED = published().set_index(KEYS)
 
 
 def published_reduction(experiment: str, name: str, metric: str) -> tuple[float, bool]:
-    row = _published("main", experiment, name, metric, "full")
+    row = PUBLISHED.loc[("main", experiment, name, "full", metric)]
     return float(row["value"]), bool(row["star"])
 
 
 def published_validity(experiment: str, name: str) -> tuple[float, float]:
     return tuple(
-        float(_published("validity", experiment, name, "validity", m)["value"]) for m in MODELS
+        float(PUBLISHED.loc[("validity", experiment, name, m, "validity"), "value"]) for m in MODELS
     )
 
 
-MODELS = ("full", "vanilla")
 DEFAULTS = {
     "synthetic_mutability": "final",
     "blob_centres": "reference",
@@ -207,7 +203,7 @@ def main() -> None:
                 figures[f"{experiment}.{name}.accuracy.{obj}"] = value
             red = reduction_table(table, average=False).set_index("metric")
             val = validity_table(table, average=False).set_index("model")
-            for obj in ("full", "vanilla"):
+            for obj in MODELS:
                 figures[f"{experiment}.{name}.validity.{obj}"] = val.loc[obj, "validity"]
                 figures[f"{experiment}.{name}.onehot_valid.{obj}"] = val.loc[obj, "onehot_valid"]
             pv = published_validity(experiment, name)

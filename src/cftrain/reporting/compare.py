@@ -159,13 +159,12 @@ def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
     )
     pub = pub.drop(columns=["ci_low", "ci_high"])
     ours = _ours(results, list(experiments))
-    every_seed = _agreement(pub.merge(ours, on=KEYS, how="inner"))
+    across = _across_seeds(_agreement(pub.merge(ours, on=KEYS, how="inner")))
     first = ours.sort_values("seed", kind="stable").drop_duplicates(KEYS)
     out = pub.merge(first.drop(columns="seed"), on=KEYS, how="left")
+    out = out.merge(across, on=KEYS, how="left")
     for column in COLUMNS:
         if column not in out.columns:
             out[column] = np.nan
     out["difference"] = out["ours"] - out["published"]
-    out = _agreement(out).drop(columns=["n_seeds", "seeds_mean", "seeds_std", "n_seeds_agree"])
-    out = out.merge(_across_seeds(every_seed), on=KEYS, how="left")
-    return out[COLUMNS]
+    return _agreement(out)[COLUMNS]

@@ -169,26 +169,10 @@ def ig_tabular(results: str | Path, experiments: Sequence[str]) -> str:
 def comparison_tabular(df: pd.DataFrame) -> str:
     """The rows of :func:`cftrain.reporting.compare.comparison` that we have run."""
     done = df[df["ours"].notna()]
-    rows = []
-    for r in done.itertuples(index=False):
-        pub = fmt(r.published) + ("~" if r.approximate else "")
-        if str(r.published_star) in ("1", "1.0", "True"):
-            pub += SIG_MARK
-        ours = fmt(r.ours) + (SIG_MARK if str(r.ours_star) in ("True", "1", "1.0") else "")
-        what = METRIC_LABELS.get(r.metric, r.metric)
-        rows.append(
-            [
-                escape(r.table),
-                escape(dataset_label(r.dataset)),
-                escape(model_label(r.model)),
-                escape(what),
-                pub,
-                ours,
-                _yes_no(r.sign_agrees),
-                _yes_no(r.star_agrees),
-                _seeds(r),
-            ]
-        )
+    rows = [
+        [*_compared_cell(r), _yes_no(r.sign_agrees), _yes_no(r.star_agrees), _seeds(r)]
+        for r in done.itertuples(index=False)
+    ]
     return tabular(
         ["Table", "Data", "Model", "Quantity", "Published", "Ours", "Sign", "Star", "Seeds"],
         rows,
@@ -207,18 +191,7 @@ def disagreements_tabular(df: pd.DataFrame) -> str:
     done = df[df["ours"].notna()]
     first = (done["sign_agrees"] == False) | (done["star_agrees"] == False)  # noqa: E712
     unstable = (done["n_seeds"] > 1) & (done["n_seeds_agree"] < done["n_seeds"])
-    rows = [
-        [
-            escape(r.table),
-            escape(dataset_label(r.dataset)),
-            escape(model_label(r.model)),
-            escape(METRIC_LABELS.get(r.metric, r.metric)),
-            fmt(r.published) + (SIG_MARK if str(r.published_star) in ("1", "1.0") else ""),
-            fmt(r.ours) + (SIG_MARK if str(r.ours_star) in ("True", "1", "1.0") else ""),
-            _seeds(r),
-        ]
-        for r in done[first | unstable].itertuples(index=False)
-    ]
+    rows = [[*_compared_cell(r), _seeds(r)] for r in done[first | unstable].itertuples(index=False)]
     if not rows:
         agree = "\\emph{Every compared cell agrees in sign and significance.}"
         return agree + "\\label{tab:disagreements}"
@@ -262,6 +235,23 @@ def variants_tabular(paths: Sequence[str | Path]) -> str:
         caption="Investigation runs at the paper's sizes, one seed, each with one option changed"
         " (\\texttt{benchmarks/fidelity.py}).\\label{tab:variants}",
     )
+
+
+def _compared_cell(r: Any) -> list[str]:
+    """Table, data, model, quantity, published (``~`` if read off a figure) and ours, with the
+    significance mark, of one row of :func:`cftrain.reporting.compare.comparison`."""
+    published = fmt(r.published) + ("~" if r.approximate else "")
+    if str(r.published_star) in ("1", "1.0", "True"):
+        published += SIG_MARK
+    ours = fmt(r.ours) + (SIG_MARK if str(r.ours_star) in ("True", "1", "1.0") else "")
+    return [
+        escape(r.table),
+        escape(dataset_label(r.dataset)),
+        escape(model_label(r.model)),
+        escape(METRIC_LABELS.get(r.metric, r.metric)),
+        published,
+        ours,
+    ]
 
 
 def _seeds(r: Any) -> str:
