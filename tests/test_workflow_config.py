@@ -179,3 +179,28 @@ def test_missing_raw_file_fails_with_the_library_message(tmp_path, monkeypatch):
     with pytest.raises(data.RawFileUnavailableError, match="Kaggle requires a login"):
         cfg.check_raw_files(["moons", "gmsc"], mirror=tmp_path / "empty")
     cfg.check_raw_files(["moons", "adult"], mirror=tmp_path / "empty")  # downloadable: the job
+
+
+def test_identical_cells_of_two_experiments_train_one_model():
+    """The ablation's full and vanilla cells are single's (same config and seed, bitwise equal
+    models): the plan trains them once, under single; the other ablation cells and every
+    mutability cell (protected features) are trained on their own."""
+    _, experiments = cfg.resolve({}, ROOT)
+    owners = cfg.model_owners(experiments.values())
+    for ds in experiments["ablation"].datasets:
+        for cell in ("full", "vanilla"):
+            assert owners[("ablation", ds, cell, 0)] == ("single", ds, cell, 0)
+        for cell in ("energy", "adversarial"):
+            assert owners[("ablation", ds, cell, 0)] == ("ablation", ds, cell, 0)
+        for cell in ("full", "vanilla"):
+            assert owners[("mutability", ds, cell, 0)] == ("mutability", ds, cell, 0)
+    trained = {
+        (j.wildcards["experiment"], j.wildcards["dataset"], j.wildcards["cell"])
+        for j in cfg.plan(experiments.values())
+        if j.rule == "train"
+    }
+    assert ("single", "mnist", "full") in trained and ("ablation", "mnist", "full") not in trained
+    assert len(trained) == len(set(owners.values()))
+    # alone, the ablation trains its own full and vanilla cells
+    alone = cfg.model_owners([experiments["ablation"]])
+    assert alone[("ablation", "moons", "full", 0)] == ("ablation", "moons", "full", 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -311,12 +312,42 @@ class Job:
     wildcards: dict[str, str] = field(hash=False)
 
 
+#: one training job: (experiment, dataset, cell id, seed)
+TrainingJob = tuple[str, str, str, int]
+
+
+def model_owners(experiments: Iterable[Experiment]) -> dict[TrainingJob, TrainingJob]:
+    """Every training job → the first configured job that trains the identical model.
+
+    Two cells train the same model when everything ``cftrain train`` receives but the
+    experiment's name is equal (e.g. the ablation's ``full`` and ``vanilla`` are ``single``'s,
+    seed for seed): the model is trained once, under its first owner, and the other reads it
+    from there. The cell id is part of the identity, so a shared model keeps its label.
+    """
+    first: dict[str, TrainingJob] = {}
+    owners: dict[TrainingJob, TrainingJob] = {}
+    for exp in experiments:
+        for ds in exp.datasets:
+            for cell in exp.cells:
+                for seed in exp.seeds:
+                    spec = exp.training(ds, cell.id, seed)
+                    key = json.dumps(
+                        {k: v for k, v in spec.items() if k != "experiment"},
+                        sort_keys=True,
+                    )
+                    job = (exp.name, ds, cell.id, seed)
+                    owners[job] = first.setdefault(key, job)
+    return owners
+
+
 def plan(experiments: Iterable[Experiment]) -> list[Job]:
     """Every training, evaluation, performance and table job of ``experiments``, in order.
 
     The Snakefile derives its targets from the same experiment objects; tests compare this
     list with Snakemake's dry run.
     """
+    experiments = list(experiments)
+    owners = model_owners(experiments)
     jobs: list[Job] = []
     datasets: dict[str, None] = {}
     for exp in experiments:
@@ -324,6 +355,8 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
             datasets.setdefault(ds)
             for cell in exp.cells:
                 for seed in exp.seeds:
+                    if owners[(exp.name, ds, cell.id, seed)] != (exp.name, ds, cell.id, seed):
+                        continue  # trained by an identical cell of an earlier experiment
                     wc = {"experiment": exp.name, "dataset": ds, "cell": cell.id, "seed": str(seed)}
                     jobs.append(Job("train", wc))
             for seed in exp.seeds:

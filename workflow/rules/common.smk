@@ -19,7 +19,14 @@ onstart:
 RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
 
 
+OWNERS = cfg.model_owners(EXPERIMENTS.values())
+
+
 def model_dir(experiment, dataset, cell, seed):
+    """The folder of the cell's model: that of the first cell training the identical model."""
+    experiment, dataset, cell, seed = OWNERS.get(
+        (experiment, dataset, cell, int(seed)), (experiment, dataset, cell, seed)
+    )
     return f"results/{experiment}/{dataset}/{cell}/seed{seed}"
 
 
