@@ -89,3 +89,14 @@ def test_robustness_curves_label_models_and_share_start_noise():
     bl = curves[curves["model"] == "BL"]["accuracy"].to_numpy()
     ct = curves[curves["model"] == "CT"]["accuracy"].to_numpy()
     assert (bl == ct).all()
+
+
+def test_pgd_at_zero_epsilon_returns_x_and_draws_its_noise_like_any_epsilon():
+    """ε = 0 skips the steps (the ball is x itself) but consumes the same random numbers, so
+    a curve's later ε see the generator state they would see after a full ε = 0 attack."""
+    model = build("mlp", 5, 2, seed=6)
+    _, x, y = _linear(6)
+    g0, g1 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    assert torch.equal(pgd(model, x, y, 0.0, g0), x)
+    pgd(model, x, y, 0.05, g1, steps=2)
+    assert torch.equal(torch.rand(3, generator=g0), torch.rand(3, generator=g1))

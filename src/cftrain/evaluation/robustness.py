@@ -53,6 +53,8 @@ def pgd(
     signed-gradient ascent steps of ``step_size``, each followed by projection onto the ball.
     """
     noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    if epsilon == 0:  # the ball is x itself; the noise is still drawn so later ε draw the same
+        return x.detach().clone()
     x_adv = x + (2 * noise - 1) * epsilon
     for _ in range(steps):
         x_adv = x_adv + step_size * _loss_sign_gradient(model, x_adv, y)
