@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from cftrain import config as cfg
+from cftrain import jobs
 from workflow_helpers import ROOT, SMOKE, run_env, snakemake
 
 
@@ -148,3 +149,34 @@ def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
         other = torch.load(b / path.relative_to(a), weights_only=True)
         for key, value in torch.load(path, weights_only=True).items():
             assert torch.equal(value, other[key]), (path, key)
+
+
+@SMOKE_GROUP
+def test_copied_evaluation_rows_equal_a_fresh_search(smoke_runs, tmp_path, monkeypatch):
+    """The smoke ablation copies ``full`` and ``vanilla`` from single's evaluation
+    (``evaluation_owners``): its table equals the one ``cftrain evaluate`` writes when it
+    searches every cell itself; a table of other settings is refused, naming the file."""
+    a = smoke_runs["a"]
+    monkeypatch.chdir(a)
+    monkeypatch.delenv("CFTRAIN_DATA_DIR", raising=False)
+    _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
+    owners = cfg.model_owners(experiments.values())
+    ablation = experiments["ablation"]
+    ds = ablation.datasets[0]
+    dirs = {
+        c.id: "results/{}/{}/{}/seed{}".format(*owners[("ablation", ds, c.id, 0)])
+        for c in ablation.groups["all"]
+    }
+    assert dirs["full"].startswith("results/single/")
+    log = (a / f"results/logs/evaluate/ablation/{ds}/ecco-all-seed0.log").read_text()
+    assert "(full, vanilla copied)" in log
+    spec = ablation.evaluation(ds, "all", "ecco")
+    jobs.evaluate_job(spec, dirs, tmp_path / "fresh.parquet", 0, "cpu")
+    fresh = pd.read_parquet(tmp_path / "fresh.parquet")
+    copied = pd.read_parquet(f"results/ablation/{ds}/eval/ecco-all-seed0.parquet")
+    pd.testing.assert_frame_equal(copied, fresh)
+    assert copied.attrs == fresh.attrs and set(copied["model"]) == set(dirs)
+    single = f"results/single/{ds}/eval/ecco-all-seed0.parquet"
+    other = {**spec, "settings": spec["settings"][:1]}
+    with pytest.raises(ValueError, match=f"cannot reuse {single} for cell 'full'.*settings"):
+        jobs.evaluate_job(other, dirs, tmp_path / "x.parquet", 0, "cpu", {"full": single})

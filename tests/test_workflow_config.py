@@ -204,3 +204,22 @@ def test_identical_cells_of_two_experiments_train_one_model():
     # alone, the ablation trains its own full and vanilla cells
     alone = cfg.model_owners([experiments["ablation"]])
     assert alone[("ablation", "moons", "full", 0)] == ("ablation", "moons", "full", 0)
+
+
+def test_identical_evaluations_of_a_shared_model_are_made_once():
+    """single's evaluation of full and vanilla serves the ablation (same settings, sizes and
+    seeds), except on MNIST, whose ablation draws fewer runs; mutability (protected features,
+    τ 0.5) evaluates its own models."""
+    _, experiments = cfg.resolve({}, ROOT)
+    owners = cfg.evaluation_owners(experiments.values())
+    for ds in experiments["ablation"].datasets:
+        job = ("ablation", ds, "all", "ecco", 0)
+        for cell in ("full", "vanilla"):
+            expected = job if ds == "mnist" else ("single", ds, "all", "ecco", 0)
+            assert owners[(job, cell)] == expected
+        for cell in ("energy", "adversarial"):
+            assert owners[(job, cell)] == job
+        for cell in ("full", "vanilla"):
+            job = ("mutability", ds, "all", "ecco", 0)
+            assert owners[(job, cell)] == job
+    assert sizes.n_runs("mnist", "ablation") != sizes.n_runs("mnist", "single")

@@ -62,7 +62,9 @@ def cmd_train(args: argparse.Namespace) -> str:
 def cmd_evaluate(args: argparse.Namespace) -> str:
     from cftrain.jobs import evaluate_job
 
-    return evaluate_job(_spec(args.spec), dict(args.model), args.out, args.seed, args.device)
+    return evaluate_job(
+        _spec(args.spec), dict(args.model), args.out, args.seed, args.device, dict(args.reuse)
+    )
 
 
 def cmd_performance(args: argparse.Namespace) -> str:
@@ -123,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", type=_pair, required=True, help="CELL=DIR")
     p.add_argument("--seed", type=int, required=True, help="training seed of the models")
     p.add_argument("--out", required=True, type=Path, help="parquet file")
+    p.add_argument(
+        "--reuse",
+        action="append",
+        type=_pair,
+        default=[],
+        help="CELL=PARQUET: copy the cell's rows from an identical earlier evaluation",
+    )
 
     for name, func, help in (
         ("performance", cmd_performance, "accuracy and FGSM/PGD robustness (SPEC §5.4)"),

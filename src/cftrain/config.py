@@ -340,6 +340,45 @@ def model_owners(experiments: Iterable[Experiment]) -> dict[TrainingJob, Trainin
     return owners
 
 
+#: one evaluation job: (experiment, dataset, group, protocol, seed)
+EvaluationJob = tuple[str, str, str, str, int]
+
+#: evaluation-spec keys that only label the job's table, so two jobs differing in them alone
+#: evaluate a shared model identically
+_EVALUATION_LABELS = ("experiment", "group", "protocol", "cells")
+
+
+def evaluation_owners(
+    experiments: Iterable[Experiment],
+) -> dict[tuple[EvaluationJob, str], EvaluationJob]:
+    """(evaluation job, cell) → the first configured evaluation job that evaluates the cell's
+    model identically.
+
+    Identical means the same model (:func:`model_owners`) under the same settings, sizes,
+    mutability and seeds: the evaluation streams are keyed by model and setting, not by the
+    other models of the job (:func:`cftrain.evaluation.protocol.benchmark`), so such a cell's
+    rows can be copied instead of searched again (e.g. the ablation's ``full`` and ``vanilla``
+    from ``single``'s evaluation, except on MNIST, whose ablation draws fewer runs).
+    """
+    experiments = list(experiments)
+    models = model_owners(experiments)
+    first: dict[str, EvaluationJob] = {}
+    owners: dict[tuple[EvaluationJob, str], EvaluationJob] = {}
+    for exp in experiments:
+        for ds in exp.datasets:
+            for seed in exp.seeds:
+                for group, cells in exp.groups.items():
+                    for protocol in exp.protocols:
+                        spec = exp.evaluation(ds, group, protocol)
+                        how = {k: v for k, v in spec.items() if k not in _EVALUATION_LABELS}
+                        job = (exp.name, ds, group, protocol, seed)
+                        for cell in cells:
+                            model = models[(exp.name, ds, cell.id, seed)]
+                            key = json.dumps([model, how], sort_keys=True)
+                            owners[(job, cell.id)] = first.setdefault(key, job)
+    return owners
+
+
 def plan(experiments: Iterable[Experiment]) -> list[Job]:
     """Every training, evaluation, performance and table job of ``experiments``, in order.
 

@@ -7,6 +7,7 @@ a job can be run by hand without Snakemake. Every file is written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -145,40 +146,115 @@ def evaluate_job(
     out: str | Path,
     seed: int,
     device: str = "auto",
+    reuse: Mapping[str, str | Path] | None = None,
 ) -> str:
     """The SPEC §5.2 benchmark of one cell group (cell id → model folder) under one protocol
     (``spec`` from :meth:`cftrain.config.Experiment.evaluation`) → one parquet table with
-    ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added."""
+    ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added.
+
+    ``reuse`` (cell id → parquet of an earlier job that evaluated the same model with the same
+    settings, sizes and seeds, :func:`cftrain.config.evaluation_owners`): those cells' rows are
+    copied from there, relabelled, instead of searched again; the table equals the one a full
+    run would write."""
+    reuse = dict(reuse or {})
+    unknown = sorted(set(reuse) - set(model_dirs))
+    if unknown:
+        raise ValueError(f"evaluate: --reuse names cells {unknown} that are not in the group")
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
-    nets = {cell: load_model(path, ds, used) for cell, path in model_dirs.items()}
-    x, y = ds.tensors(spec["split"], used)
+    settings = [EvalSetting(**s) for s in spec["settings"]]
     start = time.perf_counter()
-    table = benchmark(
-        nets,
-        x,
-        y,
-        [EvalSetting(**s) for s in spec["settings"]],
-        n_classes=ds.n_classes,
-        constraints=ds.constraints(spec["protect"]),
-        categorical_groups=ds.categorical,
-        n_individuals=spec["n_individuals"],
-        n_runs=spec["n_runs"],
-        seed=spec["seed"],
-        dataset=ds.name,
-        experiment=spec["experiment"],
-        pool=torch.from_numpy(ds.x_train).to(used),
-    )
-    attrs = {**table.attrs, "device": str(used)}
+    parts = [_reused_rows(path, cell, spec, seed) for cell, path in reuse.items()]
+    nets = {
+        cell: load_model(path, ds, used) for cell, path in model_dirs.items() if cell not in reuse
+    }
+    if nets:
+        x, y = ds.tensors(spec["split"], used)
+        searched = benchmark(
+            nets,
+            x,
+            y,
+            settings,
+            n_classes=ds.n_classes,
+            constraints=ds.constraints(spec["protect"]),
+            categorical_groups=ds.categorical,
+            n_individuals=spec["n_individuals"],
+            n_runs=spec["n_runs"],
+            seed=spec["seed"],
+            dataset=ds.name,
+            experiment=spec["experiment"],
+            pool=torch.from_numpy(ds.x_train).to(used),
+        )
+        parts.append((searched, {k: v for k, v in searched.attrs.items() if k != "seed"}))
+    table = _in_benchmark_order([p[0] for p in parts], settings, list(model_dirs))
+    counts = {k: {c: p[1][k][c] for p in parts for c in p[1][k]} for k in parts[0][1]}
+    attrs = {k: {c: v[c] for c in model_dirs} for k, v in counts.items()}
+    attrs.update(seed=spec["seed"], device=str(used))
     params = pd.DataFrame([{"model": c, **_train_columns(p)} for c, p in model_dirs.items()])
-    table = table.assign(group=spec["group"], protocol=spec["protocol"], seed=seed)
+    table = table.assign(
+        experiment=spec["experiment"], group=spec["group"], protocol=spec["protocol"], seed=seed
+    )
     table = table.merge(params, on="model", how="left")
     table.attrs = attrs
     write_parquet(table, out)
     return (
         f"evaluated {spec['experiment']}/{ds.name} group {spec['group']} protocol "
-        f"{spec['protocol']} seed {seed}: {len(table)} counterfactuals, validity "
+        f"{spec['protocol']} seed {seed}: {len(table)} counterfactuals "
+        f"({', '.join(reuse) or 'none'} copied), validity "
         f"{table['validity'].mean():.3f}, {time.perf_counter() - start:.1f} s on {used}"
+    )
+
+
+_SETTING_COLUMNS = tuple(f.name for f in dataclasses.fields(EvalSetting))
+_LABEL_COLUMNS = ("group", "protocol", "seed")
+
+
+def _reused_rows(
+    path: str | Path, cell: str, spec: Mapping[str, Any], seed: int
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Cell ``cell``'s benchmark rows and counts from an earlier evaluation table, checked
+    against ``spec`` so a stale or foreign file is refused instead of silently copied."""
+    table = pd.read_parquet(path)
+    rows = table[table["model"] == cell]
+    settings = {tuple(s[c] for c in _SETTING_COLUMNS) for s in spec["settings"]}
+    found = set(rows[list(_SETTING_COLUMNS)].itertuples(index=False, name=None))
+    problems = [
+        what
+        for what, bad in (
+            (f"no rows of cell {cell!r}", rows.empty),
+            (f"dataset is not {spec['dataset']!r}", (rows["dataset"] != spec["dataset"]).any()),
+            (f"training seed is not {seed}", (rows["seed"] != seed).any()),
+            (f"evaluation seed is not {spec['seed']}", table.attrs.get("seed") != spec["seed"]),
+            ("its settings differ", found != settings),
+            (f"runs exceed {spec['n_runs']}", (rows["run"] >= spec["n_runs"]).any()),
+        )
+        if bad
+    ]
+    if problems:
+        raise ValueError(f"evaluate: cannot reuse {path} for cell {cell!r}: {'; '.join(problems)}")
+    columns = [c for c in rows.columns if c not in _LABEL_COLUMNS and not c.startswith("train_")]
+    counts = {k: {cell: v[cell]} for k, v in table.attrs.items() if isinstance(v, dict)}
+    return rows[columns], counts
+
+
+def _in_benchmark_order(
+    parts: Sequence[pd.DataFrame], settings: Sequence[EvalSetting], cells: Sequence[str]
+) -> pd.DataFrame:
+    """One table, its rows ordered as :func:`cftrain.evaluation.benchmark` orders them (by
+    setting, then by model, each block in its own order)."""
+    table = pd.concat(parts, ignore_index=True)
+    setting_rank = {
+        tuple(getattr(s, c) for c in _SETTING_COLUMNS): i for i, s in enumerate(settings)
+    }
+    keys = table[list(_SETTING_COLUMNS)].itertuples(index=False, name=None)
+    order = pd.DataFrame(
+        {
+            "setting": [setting_rank[k] for k in keys],
+            "model": table["model"].map({c: i for i, c in enumerate(cells)}),
+        }
+    )
+    return table.loc[order.sort_values(["setting", "model"], kind="stable").index].reset_index(
+        drop=True
     )
 
 

@@ -87,6 +87,27 @@ def benchmark_files(wildcards):
     ]
 
 
+EVALUATION_OWNERS = cfg.evaluation_owners(EXPERIMENTS.values())
+
+
+def reused_evaluations(wildcards):
+    """Cell → the table of the first job that evaluates the cell's model identically."""
+    job = (
+        wildcards.experiment,
+        wildcards.dataset,
+        wildcards.group,
+        wildcards.protocol,
+        int(wildcards.seed),
+    )
+    out = {}
+    for c in EXPERIMENTS[wildcards.experiment].groups[wildcards.group]:
+        owner = EVALUATION_OWNERS[(job, c.id)]
+        if owner != job:
+            e, d, g, p, s = owner
+            out[c.id] = f"results/{e}/{d}/eval/{p}-{g}-seed{s}.parquet"
+    return out
+
+
 def group_models(wildcards):
     exp = EXPERIMENTS[wildcards.experiment]
     return {

@@ -1,6 +1,7 @@
 rule evaluate:
     input:
-        lambda wc: [f"{d}/model.pt" for d in group_models(wc).values()],
+        models=lambda wc: [f"{d}/model.pt" for d in group_models(wc).values()],
+        reused=lambda wc: list(reused_evaluations(wc).values()),
     output:
         "results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet",
     log:
@@ -22,9 +23,13 @@ rule evaluate:
         models=lambda wc: " ".join(
             f"--model {c}={d}" for c, d in group_models(wc).items()
         ),
+        reuse=lambda wc: " ".join(
+            f"--reuse {c}={p}" for c, p in reused_evaluations(wc).items()
+        ),
         device=config["device"],
     shell:
-        "cftrain evaluate --spec {params.spec:q} {params.models} --seed {wildcards.seed}"
+        "cftrain evaluate --spec {params.spec:q} {params.models} {params.reuse}"
+        " --seed {wildcards.seed}"
         " --out {output} --threads {threads} --device {params.device} > {log} 2>&1"
 
 
