@@ -6,7 +6,9 @@ with :func:`reduction_table` / :func:`validity_table` (SPEC §5.3):
 
 * ``single`` (τ_eval 0.95, no protection): IP, IP* on LS, OL, Adult, Credit, CH, GMSC;
 * ``mutability`` (τ_eval 0.5, protected features): Cost on those and Circ, Moon;
-* validity (SPEC §6.5) and the absolute CT/BL means (SPEC §6.3) of all of these.
+* validity (SPEC §6.5) and the absolute CT/BL means (SPEC §6.3) of all of these;
+* ``ablation`` on CH and GMSC: IP, IP* of CT, CD and AR against BL (SPEC §6.7) and their
+  FGSM accuracy at the largest ε (SPEC §6.8); its CT and BL are ``single``'s models.
 
 ``--reference-rows DIR`` runs CH, Credit and GMSC on the reference's own preprocessed rows
 (CE.jl's ``data-tabular`` files; issue 17), to tell its undersampling draw from the rest.
@@ -34,6 +36,7 @@ from cftrain.evaluation import (
     benchmark_dataset,
     eval_settings,
     reduction_table,
+    robustness_curves,
     sizes,
     validity_table,
     write_parquet,
@@ -45,8 +48,9 @@ from cftrain.training import counterfactual_training, final_config
 CELLS = {
     "single": ("lin_sep", "over", "adult", "credit", "cali", "gmsc"),
     "mutability": ("lin_sep", "over", "circles", "moons", "adult", "credit", "cali", "gmsc"),
+    "ablation": ("cali", "gmsc"),
 }
-METRICS = {"single": ("ip", "mmd"), "mutability": ("cost",)}
+METRICS = {"single": ("ip", "mmd"), "mutability": ("cost",), "ablation": ("ip", "mmd")}
 
 #: SPEC §6.3 (CT, BL absolute means); the reductions and validities come from
 #: cftrain.reporting's published.csv (SPEC §6.1, §6.5)
@@ -75,6 +79,7 @@ PUBLISHED_ABSOLUTE = {
 
 
 MODELS = ("full", "vanilla")
+ABLATION = ("full", "energy", "adversarial")  # against vanilla
 #: the published cells, by (table, experiment, dataset, model, metric)
 PUBLISHED = published().set_index(KEYS)
 
@@ -156,7 +161,11 @@ def _table(experiment: str, name: str, args) -> tuple[pd.DataFrame, dict[str, fl
     if path.is_file() and acc_path.is_file():
         return pd.read_parquet(path), pd.read_csv(acc_path).iloc[0].to_dict()
     data = _data(name, args)
-    models = {obj: _model(data, obj, experiment, args) for obj in ("vanilla", "full")}
+    objectives = ("vanilla", *ABLATION) if experiment == "ablation" else ("vanilla", "full")
+    models = {
+        obj: _model(data, obj, "single" if obj in MODELS else experiment, args)
+        for obj in objectives
+    }
     protect = experiment == "mutability"
     table = benchmark_dataset(
         data,
@@ -169,10 +178,46 @@ def _table(experiment: str, name: str, args) -> tuple[pd.DataFrame, dict[str, fl
     )
     x, y = data.tensors("test")
     acc = {obj: accuracy(m, x, y) for obj, m in models.items()}
+    if experiment == "ablation":
+        curves = robustness_curves(models, x, y, seed=args.seed, attacks=("fgsm",))
+        end = curves[curves["epsilon"] == curves["epsilon"].max()].set_index("model")
+        acc.update({f"fgsm_end_{obj}": float(end.loc[obj, "accuracy"]) for obj in models})
     write_parquet(table, path)
     with atomic_path(acc_path) as tmp:
         pd.DataFrame([acc]).to_csv(tmp, index=False)
     return table, acc
+
+
+def _ablation_rows(table: pd.DataFrame, acc: dict[str, float], name: str) -> list[dict]:
+    """CT, CD and AR against BL: IP and IP* reductions and FGSM accuracy at the largest ε,
+    next to the values read from the paper's figures (approximate)."""
+    rows = []
+    for obj in ABLATION:
+        red = reduction_table(table, treatment=obj, average=False).set_index("metric")
+        for metric in METRICS["ablation"]:
+            r = red.loc[metric]
+            pub = PUBLISHED.loc[("ablation", "ablation", name, obj, metric), "value"]
+            rows.append(
+                {
+                    "experiment": "ablation",
+                    "dataset": name,
+                    "quantity": f"{metric} reduction % {obj}",
+                    "ours": f"{r['value']:.2f} ± {r['std']:.2f}{' *' if r['star'] else ''}",
+                    "published": f"~{pub:.0f}",
+                }
+            )
+    for obj in ("vanilla", *ABLATION):
+        pub = PUBLISHED.loc[("robustness", "ablation", name, obj, "fgsm_end"), "value"]
+        rows.append(
+            {
+                "experiment": "ablation",
+                "dataset": name,
+                "quantity": f"FGSM accuracy at the largest radius {obj}",
+                "ours": f"{acc[f'fgsm_end_{obj}']:.2f}",
+                "published": f"~{pub:.2f}",
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -201,6 +246,10 @@ def main() -> None:
             table, acc = _table(experiment, name, args)
             for obj, value in acc.items():
                 figures[f"{experiment}.{name}.accuracy.{obj}"] = value
+            if experiment == "ablation":
+                rows += _ablation_rows(table, acc, name)
+                print(f"{experiment} {name} done", flush=True)
+                continue
             red = reduction_table(table, average=False).set_index("metric")
             val = validity_table(table, average=False).set_index("model")
             for obj in MODELS:
@@ -244,7 +293,13 @@ def main() -> None:
     comparison = pd.DataFrame(rows)
     # the JSON record is the default run's; other options get a tagged CSV only
     variant = _suffix(args, tuple(DEFAULTS)) + ("-only" if args.only else "")
-    with atomic_path(RESULTS / f"fidelity{variant}.csv") as tmp:
+    out = RESULTS / f"fidelity{variant}.csv"
+    if args.only and out.is_file():  # keep the cells of earlier --only runs that this one left
+        kept = pd.read_csv(out, keep_default_na=False)
+        ran = set(zip(comparison["experiment"], comparison["dataset"], strict=True))
+        kept = kept[[k not in ran for k in zip(kept["experiment"], kept["dataset"], strict=True)]]
+        comparison = pd.concat([kept, comparison], ignore_index=True)
+    with atomic_path(out) as tmp:
         comparison.to_csv(tmp, index=False)
     print(comparison.to_string(index=False))
     if not variant:
