@@ -164,7 +164,8 @@ def evaluate_job(
     ds = data.load(spec["dataset"])
     settings = [EvalSetting(**s) for s in spec["settings"]]
     start = time.perf_counter()
-    parts = [_reused_rows(path, cell, spec, seed) for cell, path in reuse.items()]
+    tables = {path: pd.read_parquet(path) for path in set(reuse.values())}  # each read once
+    parts = [_reused_rows(tables[path], path, cell, spec, seed) for cell, path in reuse.items()]
     nets = {
         cell: load_model(path, ds, used) for cell, path in model_dirs.items() if cell not in reuse
     }
@@ -210,11 +211,10 @@ _LABEL_COLUMNS = ("group", "protocol", "seed")
 
 
 def _reused_rows(
-    path: str | Path, cell: str, spec: Mapping[str, Any], seed: int
+    table: pd.DataFrame, path: str | Path, cell: str, spec: Mapping[str, Any], seed: int
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
-    """Cell ``cell``'s benchmark rows and counts from an earlier evaluation table, checked
-    against ``spec`` so a stale or foreign file is refused instead of silently copied."""
-    table = pd.read_parquet(path)
+    """Cell ``cell``'s benchmark rows and counts from an earlier evaluation table (read from
+    ``path``), checked against ``spec`` so a stale or foreign file is refused, not copied."""
     rows = table[table["model"] == cell]
     settings = {tuple(s[c] for c in _SETTING_COLUMNS) for s in spec["settings"]}
     found = set(rows[list(_SETTING_COLUMNS)].itertuples(index=False, name=None))

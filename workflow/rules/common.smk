@@ -104,7 +104,7 @@ def reused_evaluations(wildcards):
         owner = EVALUATION_OWNERS[(job, c.id)]
         if owner != job:
             e, d, g, p, s = owner
-            out[c.id] = f"results/{e}/{d}/eval/{p}-{g}-seed{s}.parquet"
+            out[c.id] = eval_file(e, d, p, g, s)
     return out
 
 
