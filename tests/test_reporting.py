@@ -62,10 +62,21 @@ def results(tmp_path: Path) -> Path:
             "ci_low": [0.1, 0.5],
             "ci_high": [0.3, 0.9],
             "n_rounds": [10, 10],
+            "seed": [0, 0],
         }
     )
+    absolute = pd.DataFrame(
+        {
+            "dataset": ["moons", "moons"],
+            "metric": ["ip", "mmd"],
+            "ct_mean": [1.3, 0.02],
+            "bl_mean": [1.9, 0.05],
+        }
+    ).assign(ci_low=-1.0, ci_high=1.0, star=True, n_runs=5)
     written = {
         ("single", "main"): single,
+        ("single", "absolute"): absolute.assign(experiment="single"),
+        ("mutability", "absolute"): absolute.assign(experiment="mutability", metric="cost"),
         ("single", "costs_unconstrained"): costs,
         ("single", "validity"): validity.assign(experiment="single"),
         ("mutability", "main"): mutability,
@@ -187,10 +198,40 @@ def test_comparison_across_seeds_counts_the_seeds_keeping_sign_and_star(results:
     assert counts["compareSeededRobust"] == "4"
 
 
+def test_comparison_places_ct_and_bl_absolute_means_next_to_the_published(results: Path):
+    df = compare.comparison(results, ["single", "mutability"])
+    moons = df[(df["table"] == "absolute") & (df["dataset"] == "moons")].set_index(
+        ["model", "metric"]
+    )
+    # SPEC §6.3: Moon IP 1.37 (CT) / 1.71 (BL), IP* 0.02 / 0.02, cost 1.52 / 1.60
+    assert moons.loc[("full", "ip"), ["published", "ours"]].tolist() == pytest.approx([1.37, 1.3])
+    assert moons.loc[("vanilla", "ip"), ["published", "ours"]].tolist() == pytest.approx(
+        [1.71, 1.9]
+    )
+    assert moons.loc[("vanilla", "mmd"), "ours"] == pytest.approx(0.05)
+    assert moons.loc[("full", "cost"), ["published", "ours"]].tolist() == pytest.approx([1.52, 1.3])
+    assert moons[["sign_agrees", "star_agrees"]].isna().all().all()  # means have no sign
+    assert df[(df["table"] == "absolute") & (df["dataset"] == "gmsc")]["ours"].isna().all()
+
+
+def test_ig_seed_macros_count_the_seeds_with_ct_below_bl():
+    ig = pd.DataFrame(
+        {
+            "dataset": ["gmsc"] * 6 + ["lin_sep"] * 2,
+            "seed": [0, 0, 1, 1, 2, 2, 0, 0],
+            "model": ["full", "vanilla"] * 4,
+            "median": [0.1, 0.4, 0.5, 0.2, 0.2, 0.3, 0.2, 9.0],
+        }
+    )
+    out = macros.ig_seed_macros(ig)
+    assert out == {"igSeeds": "3", "igSeedsLowerGMSC": "2", "igSeedsLowerLS": "1"}
+
+
 def test_published_numbers_cover_spec_section_six():
     pub = compare.published()
     assert set(pub["table"]) == {
         "main",
+        "absolute",
         "costs_unconstrained",
         "validity",
         "ig",
@@ -205,6 +246,15 @@ def test_published_numbers_cover_spec_section_six():
         avg = part[part["dataset"] == "Avg."]["value"].iloc[0]
         assert part[part["dataset"] != "Avg."]["value"].mean() == pytest.approx(avg, abs=0.01)
     assert not pub.duplicated(compare.KEYS).any()
+    # SPEC §6.3: CT and BL means of 9 datasets × 3 metrics, each CT − BL inside its published
+    # 99% interval (up to the two-decimal rounding of the means)
+    absolute = pub[pub["table"] == "absolute"]
+    wide = absolute.pivot_table(index=["dataset", "metric"], columns="model", values="value")
+    assert wide.shape == (27, 2)
+    bounds = absolute.groupby(["dataset", "metric"])[["ci_low", "ci_high"]].first()
+    difference = wide["full"] - wide["vanilla"]
+    assert (difference >= bounds["ci_low"] - 0.015).all()
+    assert (difference <= bounds["ci_high"] + 0.015).all()
 
 
 def test_expected_figures_follow_the_configuration():

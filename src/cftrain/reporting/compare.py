@@ -42,7 +42,7 @@ COLUMNS = [
 
 
 def published() -> pd.DataFrame:
-    """The published numbers of SPEC §6.1, §6.4–§6.8 as one tidy table."""
+    """The published numbers of SPEC §6.1, §6.3–§6.8 as one tidy table."""
     with resources.files("cftrain.reporting").joinpath("published.csv").open() as fh:
         return pd.read_csv(fh)
 
@@ -68,6 +68,9 @@ def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
 
     reduction("main_ip", "main", ("ip", "mmd"))
     reduction("main_cost", "main", ("cost",))
+    for key, metrics in (("absolute_ip", ("ip", "mmd")), ("absolute_cost", ("cost",))):
+        if (df := load(key)) is not None:
+            frames.append(_absolute_means(df[df["metric"].isin(metrics)]))
     reduction("costs_unconstrained", "costs_unconstrained", ("cost",))
     for key in ("validity_unconstrained", "validity_constrained"):
         if (df := load(key)) is not None:
@@ -90,6 +93,15 @@ def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
     ours = ours.rename(columns={"ci_low": "ours_ci_low", "ci_high": "ours_ci_high"})
     keep = [c for c in COLUMNS if c in ours.columns and not c.startswith("published")]
     return ours[[*keep, "seed"]]
+
+
+def _absolute_means(df: pd.DataFrame) -> pd.DataFrame:
+    """CT's and BL's own means behind a reduction (SPEC §6.3), one row each: they tell whether
+    a reduction differs from the published one because of CT or because of the baseline."""
+    keep = ["experiment", "dataset", "metric", "seed"]
+    long = df.melt(id_vars=keep, value_vars=["ct_mean", "bl_mean"], var_name="model")
+    long["model"] = long["model"].map({"ct_mean": "full", "bl_mean": "vanilla"})
+    return long.rename(columns={"value": "ours"}).assign(table="absolute")
 
 
 def _robustness_points(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ aggregated tables with systematic names (:func:`cftrain.reporting.names.macro_na
 ``\\costUnconstrained…``      cost without protected features (SPEC §6.4), same fields
 ``\\validity<Model><Set><Data>`` Model CT | BL, Set Unconstrained | Constrained (§6.5)
 ``\\ig<Model><Stat><Data>``    Stat Median | CiLow | CiHigh (§6.6)
+``\\igSeedsLower<Data>``       training seeds in which CT's IG median is below BL's
 ``\\ablation<Metric><Model><Data>`` % reduction vs BL (§6.7)
 ``\\robust<Attack><Model><Point><Data>`` Point Clean | End (largest ε) (§6.8)
 ``\\pub…``                    the same names for the published numbers (SPEC §6)
@@ -110,6 +111,20 @@ def ig_macros(df: pd.DataFrame) -> dict[str, str]:
         for column, stat in (("median", "Median"), ("ci_low", "CiLow"), ("ci_high", "CiHigh")):
             name = macro_name("ig", model_label(r.model), stat, dataset_label(r.dataset))
             out[name] = fmt(getattr(r, column))
+    return out
+
+
+def ig_seed_macros(df: pd.DataFrame) -> dict[str, str]:
+    """Over every training seed (``seed`` column): ``igSeeds`` and, per dataset,
+    ``igSeedsLower<Data>``, the seeds in which CT's median is below BL's; the ordering of two
+    close medians can change with the training seed, which a single model cannot show."""
+    wide = df.pivot_table(index=["dataset", "seed"], columns="model", values="median")
+    if not {"full", "vanilla"} <= set(wide.columns):
+        return {}
+    lower = (wide["full"] < wide["vanilla"]).groupby(level="dataset").sum()
+    out = {"igSeeds": str(df["seed"].nunique())}
+    for data, count in lower.items():
+        out[macro_name("ig", "Seeds", "Lower", dataset_label(data))] = str(int(count))
     return out
 
 
@@ -220,6 +235,7 @@ def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str,
         out |= validity_macros(df, "Constrained")
     if (df := get("ig")) is not None:
         out |= ig_macros(df)
+        out |= ig_seed_macros(tables.load(results, "ig", experiments, all_seeds=True))
     if (df := get("ablation")) is not None:
         out |= ablation_macros(df)
     if (df := get("robustness")) is not None:

@@ -19,6 +19,8 @@ from cftrain.reporting.names import DATASET_ORDER
 SOURCES: dict[str, tuple[str, str]] = {
     "main_ip": ("single", "main"),  # IP, IP* columns of the main table (SPEC §5.1)
     "main_cost": ("mutability", "main"),  # Cost column, protected features
+    "absolute_ip": ("single", "absolute"),  # SPEC §6.3: CT and BL means of IP, IP*
+    "absolute_cost": ("mutability", "absolute"),  # SPEC §6.3: of the Cost column
     "costs_unconstrained": ("single", "costs_unconstrained"),  # SPEC §6.4
     "validity_unconstrained": ("single", "validity"),  # SPEC §6.5 "mut."
     "validity_constrained": ("mutability", "validity"),  # SPEC §6.5 "constr."
