@@ -3,9 +3,12 @@ import json
 import os
 
 from cftrain import config as cfg
+from cftrain.vae import CACHE_ENV as VAE_CACHE_ENV
 
 ROOT = workflow.basedir
 CONFIG, EXPERIMENTS = cfg.resolve(config, ROOT)
+# REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
+os.environ.setdefault(VAE_CACHE_ENV, os.path.abspath("results/cache/vae"))
 config.update(CONFIG)
 DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
 
