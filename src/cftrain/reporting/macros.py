@@ -31,7 +31,13 @@ import pandas as pd
 
 from cftrain.atomic import atomic_path
 from cftrain.reporting import tables
-from cftrain.reporting.names import METRIC_PARTS, dataset_label, macro_name, model_label
+from cftrain.reporting.names import (
+    DATASET_ORDER,
+    METRIC_PARTS,
+    dataset_label,
+    macro_name,
+    model_label,
+)
 
 SIG_MARK = r"\textsuperscript{*}"
 MISSING = "--"
@@ -116,15 +122,17 @@ def ig_macros(df: pd.DataFrame) -> dict[str, str]:
 
 def ig_seed_macros(df: pd.DataFrame) -> dict[str, str]:
     """Over every training seed (``seed`` column): ``igSeeds`` and, per dataset,
-    ``igSeedsLower<Data>``, the seeds in which CT's median is below BL's; the ordering of two
-    close medians can change with the training seed, which a single model cannot show."""
+    ``igSeedsLower<Data>``, the seeds in which CT's median is below BL's (``--`` for a paper
+    dataset not run); the ordering of two close medians can change with the training seed,
+    which a single model cannot show."""
     wide = df.pivot_table(index=["dataset", "seed"], columns="model", values="median")
     if not {"full", "vanilla"} <= set(wide.columns):
         return {}
     lower = (wide["full"] < wide["vanilla"]).groupby(level="dataset").sum()
     out = {"igSeeds": str(df["seed"].nunique())}
-    for data, count in lower.items():
-        out[macro_name("ig", "Seeds", "Lower", dataset_label(data))] = str(int(count))
+    for data in [*(d for d in DATASET_ORDER if d != "Avg."), *lower.index]:
+        count = str(int(lower[data])) if data in lower.index else MISSING
+        out[macro_name("ig", "Seeds", "Lower", dataset_label(data))] = count
     return out
 
 
