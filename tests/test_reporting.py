@@ -367,3 +367,28 @@ def test_provenance_records_the_config_and_the_versions_that_computed_it(tmp_pat
         "torch"
     ].startswith(torch.__version__.split("+")[0])
     assert record["packages"]["cftrain"] and record["python"].count(".") == 2
+
+
+def test_initial_grid_macros_compare_each_cell_group_with_bl_evaluated_alike():
+    rows = [  # protocol, training generator, objective, λ_energy, plausibility (−IP)
+        ("ecco", "ecco", "vanilla", None, -1.0),
+        ("ecco", "generic", "vanilla", None, -1.0),
+        ("ecco", "ecco", "full", 0.5, -0.8),
+        ("ecco", "ecco", "full", 5.0, -1.2),
+        ("ecco", "generic", "full", 0.5, -0.9),
+        ("ecco", "generic", "full", 5.0, -0.7),
+        ("own", "ecco", "vanilla", None, -1.0),
+        ("own", "generic", "vanilla", None, -2.0),  # BL searched with Generic: less plausible
+        ("own", "ecco", "full", 0.5, -1.1),
+        ("own", "ecco", "full", 5.0, -1.3),
+        ("own", "generic", "full", 0.5, -1.5),
+        ("own", "generic", "full", 5.0, -2.5),
+    ]
+    columns = ["protocol", "generator", "objective", "lambda_energy", "plausibility_mean"]
+    df = pd.DataFrame(rows, columns=columns).assign(dataset="moons", seed=0)
+    out = macros.initial_grid_macros(df)
+    assert out["gridRowsEcco"] == "4" and out["gridBetterEcco"] == "3"
+    assert out["gridRowsOwn"] == "4" and out["gridBetterOwn"] == "1"
+    # mean gain under ECCo: generator ECCo 0.0, Generic +0.2; λ 0.5 +0.15, λ 5 +0.05
+    assert out["gridBestGenerator"] == "Generic" and out["gridBestLambda"] == "0.5"
+    assert out["gridWorstPlausibility"] == "-2.50" and out["gridDatasets"] == "1"

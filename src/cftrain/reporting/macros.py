@@ -11,6 +11,7 @@ aggregated tables with systematic names (:func:`cftrain.reporting.names.macro_na
 ``\\ig<Model><Stat><Data>``    Stat Median | CiLow | CiHigh (§6.6)
 ``\\igSeedsLower<Data>``       training seeds in which CT's IG median is below BL's
 ``\\ablation<Metric><Model><Data>`` % reduction vs BL (§6.7)
+``\\grid…``                   the seed draft's initial grid (§2.7), see initial_grid_macros
 ``\\robust<Attack><Model><Point><Data>`` Point Clean | End (largest ε) (§6.8)
 ``\\pub…``                    the same names for the published numbers (SPEC §6)
 ``\\have<Experiment>``        defined when the experiment's tables were read
@@ -136,6 +137,35 @@ def ig_seed_macros(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+GENERATOR_LABELS = {"ecco": "ECCo", "generic": "Generic", "omniscient": "Omniscient"}
+GENERATOR_LABELS |= {"revise": "REVISE"}
+
+
+def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
+    """The seed draft's grid in numbers: per evaluation protocol, how many (dataset, training
+    generator, λ_energy) combinations of CT are more plausible than BL evaluated the same way
+    (``gridBetter<Protocol>`` of ``gridRows<Protocol>``); under the paper's ECCo protocol, the
+    generator and λ_energy with the largest mean gain over BL; the least plausible value."""
+    keys = ["dataset", "protocol", "generator"]
+    baseline = df[df["objective"] == "vanilla"].set_index(keys)["plausibility_mean"]
+    ct = df[df["objective"] == "full"].join(baseline.rename("baseline"), on=keys)
+    ct = ct.assign(gain=ct["plausibility_mean"] - ct["baseline"])
+    out: dict[str, str] = {
+        "gridWorstPlausibility": fmt(df["plausibility_mean"].min()),
+        "gridDatasets": str(df["dataset"].nunique()),
+    }
+    for protocol, part in ct.groupby("protocol"):
+        label = "Ecco" if protocol == "ecco" else protocol.capitalize()
+        out[macro_name("grid", "Rows", label)] = str(len(part))
+        out[macro_name("grid", "Better", label)] = str(int((part["gain"] > 0).sum()))
+    paper = ct[ct["protocol"] == "ecco"]
+    if not paper.empty:
+        best = paper.groupby("generator")["gain"].mean().idxmax()
+        out["gridBestGenerator"] = GENERATOR_LABELS.get(best, best)
+        out["gridBestLambda"] = f"{paper.groupby('lambda_energy')['gain'].mean().idxmax():g}"
+    return out
+
+
 def ablation_macros(df: pd.DataFrame) -> dict[str, str]:
     """Per dataset, and ``…Avg`` as the plain mean over datasets, of each objective's reduction."""
     df = df[df["metric"].isin(list(METRIC_PARTS))]
@@ -244,6 +274,8 @@ def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str,
     if (df := get("ig")) is not None:
         out |= ig_macros(df)
         out |= ig_seed_macros(tables.load(results, "ig", experiments, all_seeds=True))
+    if (df := tables.load(results, "initial_grid", experiments, all_rows=True)) is not None:
+        out |= initial_grid_macros(df[df["seed"] == df["seed"].min()])  # both protocols
     if (df := get("ablation")) is not None:
         out |= ablation_macros(df)
     if (df := get("robustness")) is not None:
