@@ -145,7 +145,10 @@ def test_initial_grid_shares_one_vanilla_and_evaluates_with_own_generators():
         "omniscient": ["Omniscient"],
         "revise": ["REVISE"],
     }
-    assert exp.evaluation("moons", "revise", "ecco")["settings"][0]["generator"] == "ECCo"
+    ecco = exp.evaluation("moons", "revise", "ecco")
+    assert ecco["settings"][0]["generator"] == "ECCo"
+    # the sizes of the reference's own grids (SPEC §7.1), on the paper's test split
+    assert (ecco["n_individuals"], ecco["n_runs"], ecco["split"]) == (100, 5, "test")
     spec = exp.training("moons", "full_revise_cost0.1_egy15_T100", 0)["config"]
     assert (spec["generator"], spec["lambda_cost"], spec["max_iter"]) == ("revise", 0.1, 100)
     assert spec["step_size"] == 0.1
