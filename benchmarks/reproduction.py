@@ -23,10 +23,9 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from benchmarks._common import RESULTS, write_result
 from benchmarks.workflow import ROOT, timed
+from cftrain.tables import wall_times
 
 CONFIG = ("--configfile", str(ROOT / "config" / "reproduction.yaml"))
 STAGES = {
@@ -51,12 +50,12 @@ JOB_FILES = {
 
 
 def job_seconds(workdir: Path, stage: str) -> float:
-    """Σ of the wall seconds (column ``s``) in the stage's Snakemake benchmark files."""
+    """Σ of the wall seconds in the stage's Snakemake benchmark files."""
     root = workdir / "results" / "benchmarks"
     files = sorted({f for pattern in JOB_FILES[stage] for f in root.glob(pattern)})
     if not files:
         raise FileNotFoundError(f"{root}: no benchmark files of stage {stage!r}")
-    return float(sum(pd.read_csv(f, sep="\t")["s"].sum() for f in files))
+    return float(wall_times(files, root)["total_seconds"].sum())
 
 
 def packed(figures: dict[str, float], seconds: float) -> float:

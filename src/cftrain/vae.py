@@ -128,16 +128,19 @@ def _load(
 ) -> tuple[VAE, list[float]] | None:
     try:
         saved = torch.load(entry, map_location=x.device, weights_only=True)
-        # built as a fit builds it, so the global generator advances as after a fit
-        init = torch.Generator().manual_seed(0)
-        vae = VAE(x.shape[1], latent_dim, hidden, generator=init)
-        vae = vae.to(device=x.device, dtype=x.dtype)
+        vae = _build(x, latent_dim, hidden, seed=0)  # the global generator advances as in a fit
         vae.load_state_dict(saved["state"])
         history = [float(v) for v in saved["history"]]
     except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as e:
         warnings.warn(f"{entry}: unreadable cached VAE ({e}); fitting it again", stacklevel=3)
         return None
     return vae.eval(), history
+
+
+def _build(x: torch.Tensor, latent_dim: int | None, hidden: int | None, seed: int) -> VAE:
+    """A VAE for ``x``'s width, device and dtype, its initial weights drawn with ``seed``."""
+    init = torch.Generator().manual_seed(seed)
+    return VAE(x.shape[1], latent_dim, hidden, generator=init).to(device=x.device, dtype=x.dtype)
 
 
 def _fit(
@@ -151,8 +154,7 @@ def _fit(
     quiet: bool,
 ) -> tuple[VAE, list[float]]:
     rng = torch.Generator(device=x.device).manual_seed(seed)
-    init = torch.Generator().manual_seed(seed)
-    vae = VAE(x.shape[1], latent_dim, hidden, generator=init).to(device=x.device, dtype=x.dtype)
+    vae = _build(x, latent_dim, hidden, seed)
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
     history: list[float] = []
     for _ in tqdm(range(epochs), desc="VAE", disable=quiet):

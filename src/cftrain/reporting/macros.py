@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
+from cftrain.config import EVAL_GENERATOR
 from cftrain.reporting import tables
 from cftrain.reporting.names import (
     DATASET_ORDER,
@@ -137,10 +138,6 @@ def ig_seed_macros(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-GENERATOR_LABELS = {"ecco": "ECCo", "generic": "Generic", "omniscient": "Omniscient"}
-GENERATOR_LABELS |= {"revise": "REVISE"}
-
-
 def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
     """The seed draft's grid in numbers: per evaluation protocol, how many (dataset, training
     generator, λ_energy) combinations of CT are more plausible than BL evaluated the same way
@@ -161,7 +158,7 @@ def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
     paper = ct[ct["protocol"] == "ecco"]
     if not paper.empty:
         best = paper.groupby("generator")["gain"].mean().idxmax()
-        out["gridBestGenerator"] = GENERATOR_LABELS.get(best, best)
+        out["gridBestGenerator"] = EVAL_GENERATOR.get(best, best)
         out["gridBestLambda"] = f"{paper.groupby('lambda_energy')['gain'].mean().idxmax():g}"
     return out
 
@@ -271,9 +268,8 @@ def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str,
         out |= validity_macros(df, "Unconstrained")
     if (df := get("validity_constrained")) is not None:
         out |= validity_macros(df, "Constrained")
-    if (df := get("ig")) is not None:
-        out |= ig_macros(df)
-        out |= ig_seed_macros(tables.load(results, "ig", experiments, all_seeds=True))
+    if (df := tables.load(results, "ig", experiments, all_seeds=True)) is not None:
+        out |= ig_macros(tables.paper_rows(df)) | ig_seed_macros(df)
     if (df := tables.load(results, "initial_grid", experiments, all_rows=True)) is not None:
         out |= initial_grid_macros(df[df["seed"] == df["seed"].min()])  # both protocols
     if (df := get("ablation")) is not None:
