@@ -392,3 +392,8 @@ def test_initial_grid_macros_compare_each_cell_group_with_bl_evaluated_alike():
     # mean gain under ECCo: generator ECCo 0.0, Generic +0.2; λ 0.5 +0.15, λ 5 +0.05
     assert out["gridBestGenerator"] == "Generic" and out["gridBestLambda"] == "0.5"
     assert out["gridWorstPlausibility"] == "-2.50" and out["gridDatasets"] == "1"
+    # the least plausible value is CT's, however implausible BL is
+    worse_bl = df.assign(
+        plausibility_mean=df["plausibility_mean"].where(df["objective"] == "full", -9.0)
+    )
+    assert macros.initial_grid_macros(worse_bl)["gridWorstPlausibility"] == "-2.50"
