@@ -42,7 +42,7 @@ from cftrain.evaluation import (
     write_parquet,
 )
 from cftrain.models import build
-from cftrain.reporting.compare import KEYS, published
+from cftrain.pipeline.reporting.compare import KEYS, published
 from cftrain.training import counterfactual_training, final_config
 
 CELLS = {

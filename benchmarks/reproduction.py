@@ -25,7 +25,7 @@ from pathlib import Path
 
 from benchmarks._common import RESULTS, write_result
 from benchmarks.workflow import ROOT, timed
-from cftrain.tables import wall_times
+from cftrain.pipeline.tables import wall_times
 
 CONFIG = ("--configfile", str(ROOT / "config" / "reproduction.yaml"))
 STAGES = {

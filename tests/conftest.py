@@ -14,7 +14,7 @@ import torch
 from filelock import FileLock
 
 import workflow_helpers as workflow
-from cftrain import config as cfg
+from cftrain.pipeline import config as cfg
 
 # The raw-data mirror sits beside the clone (../shared/data), locally and in CI.
 DATA_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"

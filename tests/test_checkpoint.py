@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cftrain import checkpoint
-from cftrain.data import Dataset
+from cftrain.data import from_arrays
 from cftrain.models import build
 from cftrain.training import CHECKPOINT_NAME, TrainingConfig, counterfactual_training
 
@@ -65,9 +65,9 @@ def test_restart_ignores_a_corrupt_checkpoint_and_replaces_it(tmp_path):
 
 def test_checkpoint_of_another_dataset_is_refused(tmp_path):
     x, y = _data()
-    moons = Dataset.from_arrays(x[:70].numpy(), y[:70].numpy(), x[70:].numpy(), y[70:].numpy())
+    moons = from_arrays(x[:70].numpy(), y[:70].numpy(), x[70:].numpy(), y[70:].numpy())
     x2, y2 = _data(seed=2)
-    circles = Dataset.from_arrays(
+    circles = from_arrays(
         x2[:70].numpy(), y2[:70].numpy(), x2[70:].numpy(), y2[70:].numpy(), name="own"
     )
     _train(tmp_path, data=moons, nce=20)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from cftrain import data, models
-from cftrain.cli import main
 from cftrain.experiment import cell_config, resolve_device, train_cell
+from cftrain.pipeline.cli import main
 from cftrain.training import counterfactual_training, final_config
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from cftrain.data import Dataset
+from cftrain.data import from_arrays
 from cftrain.evaluation import benchmark_dataset, eval_settings
 from cftrain.evaluation.performance import accuracy
 from cftrain.generators import ECCo
@@ -80,7 +80,7 @@ def test_dropout_model_logged_accuracy_is_the_eval_mode_accuracy():
 
 def test_dropout_models_give_identical_benchmark_tables_for_the_same_seed():
     x, y = _blobs(400)
-    ds = Dataset.from_arrays(x[:300].numpy(), y[:300].numpy(), x[300:].numpy(), y[300:].numpy())
+    ds = from_arrays(x[:300].numpy(), y[:300].numpy(), x[300:].numpy(), y[300:].numpy())
     models = {"vanilla": _dropout_mlp(1), "full": _dropout_mlp(2)}
     for m in models.values():
         m.train()

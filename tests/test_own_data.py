@@ -1,4 +1,4 @@
-"""A researcher's own data (issue 12): Dataset.from_arrays, inferred domains, honest constraints,
+"""A researcher's own data (issue 12): from_arrays, inferred domains, honest constraints,
 aggregation of zero-baseline runs, and the warning when CT's divergence term is inactive."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 
 from cftrain import training
 from cftrain.constraints import Constraints
-from cftrain.data import Dataset
+from cftrain.data import from_arrays
 from cftrain.data.splits import infer_domain
 from cftrain.evaluation import reduction_table
 from cftrain.evaluation.counterfactual_metrics import constraint_violations
@@ -33,7 +33,7 @@ def _arrays(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_from_arrays_round_trip():
     x, y = _arrays()
     names = ("age", "income", "a", "b", "c")
-    ds = Dataset.from_arrays(
+    ds = from_arrays(
         x[:300], y[:300], x[300:], y[300:], name="mine", feature_names=names,
         mutability={"age": "none", "income": "increase"}, categorical=[(2, 3, 4)],
         val_fraction=0.2,
@@ -73,7 +73,7 @@ def test_from_arrays_round_trip():
 def test_from_arrays_refuses_bad_arguments_naming_them(kwargs, words):
     x, y = _arrays()
     with pytest.raises((ValueError, KeyError)) as info:
-        Dataset.from_arrays(x[:300], y[:300], x[300:], y[300:], **kwargs)
+        from_arrays(x[:300], y[:300], x[300:], y[300:], **kwargs)
     assert words in str(info.value)
 
 

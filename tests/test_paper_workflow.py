@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from cftrain import config as cfg
-from cftrain.reporting import figures, tables
+from cftrain.pipeline import config as cfg
+from cftrain.pipeline.reporting import figures, tables
 from workflow_helpers import ROOT, SMOKE, snakemake
 
 # the same xdist group as the workflow tests: one worker runs the shared smoke runs once

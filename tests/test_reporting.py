@@ -10,9 +10,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cftrain.reporting import compare, figures, latex, macros, names, notebook, report, tables
-from cftrain.reporting.handtyped import hand_typed_numbers, scan
-from cftrain.reporting.latexmk import check_log
+from cftrain.pipeline.reporting import (
+    compare,
+    figures,
+    latex,
+    macros,
+    names,
+    notebook,
+    report,
+    tables,
+)
+from cftrain.pipeline.reporting.handtyped import hand_typed_numbers, scan
+from cftrain.pipeline.reporting.latexmk import check_log
 
 PAPER = Path(__file__).resolve().parents[1] / "paper"
 
@@ -328,7 +337,7 @@ def test_paper_sources_have_no_hand_typed_numbers():
 
 
 def test_missing_latex_names_the_packages_to_install(monkeypatch, tmp_path: Path):
-    from cftrain.reporting import latexmk
+    from cftrain.pipeline.reporting import latexmk
 
     monkeypatch.setattr(latexmk.shutil, "which", lambda name: None)
     with pytest.raises(latexmk.PaperBuildError) as err:
@@ -358,7 +367,7 @@ def test_provenance_records_the_config_and_the_versions_that_computed_it(tmp_pat
 
     import torch
 
-    from cftrain.reporting.provenance import write_provenance
+    from cftrain.pipeline.reporting.provenance import write_provenance
 
     path = write_provenance(tmp_path / "provenance.json", {"scale": "paper", "seeds": [0, 1]})
     record = json.loads(path.read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cftrain.tables import aggregate, display, to_latex, wall_times, wall_times_per_rule
+from cftrain.pipeline.tables import aggregate, display, to_latex, wall_times, wall_times_per_rule
 
 
 def _evaluations(path) -> str:

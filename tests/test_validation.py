@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cftrain.constraints import Constraints
-from cftrain.data import Dataset
+from cftrain.data import Dataset, from_arrays
 from cftrain.evaluation import benchmark_dataset, eval_settings, reduction_table
 from cftrain.evaluation.protocol import EvalSetting, benchmark
 from cftrain.generators import ECCo
@@ -119,7 +119,7 @@ def _dataset(n: int = 120) -> Dataset:
     g = torch.Generator().manual_seed(1)
     y = torch.randint(0, K, (n,), generator=g)
     x = torch.randn(n, D, generator=g) + 2.0 * y[:, None].float()
-    return Dataset.from_arrays(x[:90].numpy(), y[:90].numpy(), x[90:].numpy(), y[90:].numpy())
+    return from_arrays(x[:90].numpy(), y[:90].numpy(), x[90:].numpy(), y[90:].numpy())
 
 
 BAD_BENCHMARK = [

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import torch
 
-from cftrain import config as cfg
-from cftrain import jobs
+from cftrain.pipeline import config as cfg
+from cftrain.pipeline import jobs
 from workflow_helpers import ROOT, SMOKE, run_env, snakemake
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cftrain import config as cfg
 from cftrain import data, objectives
 from cftrain.evaluation import sizes
+from cftrain.pipeline import config as cfg
 from cftrain.training_config import GENERATORS, TrainingConfig, final_config
 
 ROOT = Path(__file__).resolve().parents[1]

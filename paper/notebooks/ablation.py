@@ -20,8 +20,8 @@
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import METRIC_LABELS, MODEL_LABELS, dataset_label, model_label
+from cftrain.pipeline.reporting import figures, tables
+from cftrain.pipeline.reporting.names import METRIC_LABELS, MODEL_LABELS, dataset_label, model_label
 
 # %% tags=["parameters"]
 results = "results"

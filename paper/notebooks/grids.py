@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import dataset_label, model_label
+from cftrain.pipeline.reporting import figures, tables
+from cftrain.pipeline.reporting.names import dataset_label, model_label
 
 # %% tags=["parameters"]
 results = "results"

@@ -21,8 +21,8 @@
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from cftrain.reporting import figures, tables
-from cftrain.reporting.names import dataset_label
+from cftrain.pipeline.reporting import figures, tables
+from cftrain.pipeline.reporting.names import dataset_label
 
 # %% tags=["parameters"]
 results = "results"

@@ -28,9 +28,9 @@ import torch
 from cftrain import data
 from cftrain.evaluation import integrated_gradients, random_baseline
 from cftrain.generators import ECCo
-from cftrain.jobs import load_model
-from cftrain.reporting import figures
-from cftrain.reporting.names import model_label
+from cftrain.pipeline.jobs import load_model
+from cftrain.pipeline.reporting import figures
+from cftrain.pipeline.reporting.names import model_label
 from cftrain.search import search
 
 # %% tags=["parameters"]

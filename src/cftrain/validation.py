@@ -220,33 +220,6 @@ def non_empty(owner: str, name: str, items: Any, kind: type | tuple[type, ...]) 
     return items
 
 
-def benchmark_inputs(
-    models: Any,
-    x_test: Any,
-    y_test: Any,
-    settings: Any,
-    n_classes: Any,
-    **counts: Any,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated benchmark inputs (SPEC §5.2): test data on the models' device and dtype."""
-    from cftrain.evaluation.protocol import EvalSetting
-
-    owner = "benchmark"
-    models = models_mapping(owner, models)
-    non_empty(owner, "settings", settings, EvalSetting)
-    check_fields(owner, counts, dict.fromkeys(counts, Count))
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"{owner}: n_classes={n_classes!r} is not allowed; expected an int ≥ 2")
-    kinds = {
-        name: model_device_dtype(m, f"{owner}: models[{name!r}]") for name, m in models.items()
-    }
-    if len(set(kinds.values())) > 1:
-        raise ValueError(f"{owner}: the models differ in device or dtype: {kinds}; expected one")
-    device, dtype = next(iter(kinds.values()))
-    x = features(owner, "x_test", x_test, device, dtype)
-    return x, labels(owner, "y_test", y_test, x.shape[0], n_classes, device)
-
-
 def models_in_table(owner: str, present: Sequence[str], **wanted: str) -> None:
     """Each of ``wanted`` (argument name → model name) is among the table's models."""
     for arg, model in wanted.items():

@@ -2,7 +2,7 @@
 import json
 import os
 
-from cftrain import config as cfg
+from cftrain.pipeline import config as cfg
 from cftrain.vae import CACHE_ENV as VAE_CACHE_ENV
 
 ROOT = workflow.basedir
@@ -49,7 +49,7 @@ def models_of(wildcards):
 
 def stage_outputs(exp, kind):
     """The stage outputs of experiment ``exp`` that its tables of input ``kind`` need."""
-    from cftrain.tables import TABLES
+    from cftrain.pipeline.tables import TABLES
 
     if not any(TABLES[t][0] == kind for t in exp.tables):
         return []

@@ -1,9 +1,9 @@
 # Figures (issue 15): each notebook in paper/notebooks/ (jupytext percent format) is one rule,
 # executed by `cftrain report notebook`; a failing cell fails the rule with its traceback in
 # the log. Which figures a configuration draws is decided once, in
-# cftrain.reporting.figures.FIGURES, for both the DAG and the notebooks. Sources are read from
+# cftrain.pipeline.reporting.figures.FIGURES, for both the DAG and the notebooks. Sources are read from
 # the repository (ROOT), results are written to the working directory (--directory works).
-from cftrain.reporting import figures as figure_registry
+from cftrain.pipeline.reporting import figures as figure_registry
 
 RUN_DATASETS = {name: e.datasets for name, e in EXPERIMENTS.items()}
 RUN_DATASETS_JSON = json.dumps(RUN_DATASETS, sort_keys=True)

@@ -3,7 +3,7 @@
 # paper/paper.tex and fails on undefined references or citations.
 import glob
 
-from cftrain.reporting import report as paper_report
+from cftrain.pipeline.reporting import report as paper_report
 
 PAPER_SOURCES = sorted(
     [

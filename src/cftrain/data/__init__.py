@@ -27,6 +27,7 @@ from cftrain.data.acquire import (
     mirror_dir,
 )
 from cftrain.data.bundle import Dataset
+from cftrain.data.own import from_arrays
 from cftrain.data.splits import DATA_SEED, SPLIT_SEED
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Dataset",
     "RawDataError",
     "RawFileUnavailableError",
+    "from_arrays",
     "load",
 ]
 

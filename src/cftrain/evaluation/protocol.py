@@ -168,7 +168,7 @@ def benchmark(
             n_individuals = sizes.n_individuals(dataset)
         if n_runs is None:
             n_runs = sizes.n_runs(dataset, experiment)
-    x_test, y_test = validation.benchmark_inputs(
+    x_test, y_test = _benchmark_inputs(
         models, x_test, y_test, settings, n_classes, n_individuals=n_individuals, n_runs=n_runs
     )
     frames = []
@@ -380,3 +380,29 @@ def _evaluate_model(
         "n_nonfinite": int(result.n_nonfinite),
     }
     return frame, counts
+
+
+def _benchmark_inputs(
+    models: Any,
+    x_test: Any,
+    y_test: Any,
+    settings: Any,
+    n_classes: Any,
+    **counts: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated benchmark inputs (SPEC §5.2): test data on the models' device and dtype."""
+    owner = "benchmark"
+    models = validation.models_mapping(owner, models)
+    validation.non_empty(owner, "settings", settings, EvalSetting)
+    validation.check_fields(owner, counts, dict.fromkeys(counts, validation.Count))
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"{owner}: n_classes={n_classes!r} is not allowed; expected an int ≥ 2")
+    kinds = {
+        name: validation.model_device_dtype(m, f"{owner}: models[{name!r}]")
+        for name, m in models.items()
+    }
+    if len(set(kinds.values())) > 1:
+        raise ValueError(f"{owner}: the models differ in device or dtype: {kinds}; expected one")
+    device, dtype = next(iter(kinds.values()))
+    x = validation.features(owner, "x_test", x_test, device, dtype)
+    return x, validation.labels(owner, "y_test", y_test, x.shape[0], n_classes, device)

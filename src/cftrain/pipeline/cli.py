@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cftrain.experiment import DEVICES
-from cftrain.reporting import cli as report_cli
+from cftrain.pipeline.reporting import cli as report_cli
 
 
 def _spec(text: str) -> Any:
@@ -41,14 +41,14 @@ def _common(parser: argparse.ArgumentParser, device: bool = True) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> str:
-    from cftrain.jobs import data_job
+    from cftrain.pipeline.jobs import data_job
 
     summary = data_job(args.dataset, args.out, args.mirror)
     return f"dataset {summary['dataset']}: sizes {summary['sizes']}"
 
 
 def cmd_train(args: argparse.Namespace) -> str:
-    from cftrain.jobs import train_job
+    from cftrain.pipeline.jobs import train_job
 
     spec = _spec(args.cell)
     try:
@@ -60,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> str:
-    from cftrain.jobs import evaluate_job
+    from cftrain.pipeline.jobs import evaluate_job
 
     return evaluate_job(
         _spec(args.spec), dict(args.model), args.out, args.seed, args.device, dict(args.reuse)
@@ -68,19 +68,19 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
 
 
 def cmd_performance(args: argparse.Namespace) -> str:
-    from cftrain.jobs import performance_job
+    from cftrain.pipeline.jobs import performance_job
 
     return performance_job(_spec(args.spec), args.models, args.out, args.device)
 
 
 def cmd_ig(args: argparse.Namespace) -> str:
-    from cftrain.jobs import ig_job
+    from cftrain.pipeline.jobs import ig_job
 
     return ig_job(_spec(args.spec), args.models, args.out, args.device)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> str:
-    from cftrain.tables import aggregate
+    from cftrain.pipeline.tables import aggregate
 
     inputs = {"evaluations": args.evaluations, "performance": args.performance, "ig": args.ig}
     written = aggregate(args.tables, inputs, _spec(args.options), args.out_dir)
@@ -88,14 +88,14 @@ def cmd_aggregate(args: argparse.Namespace) -> str:
 
 
 def cmd_cross_main(args: argparse.Namespace) -> str:
-    from cftrain.tables import cross_main, write_table
+    from cftrain.pipeline.tables import cross_main, write_table
 
     csv, _ = write_table("cross_main", cross_main(args.inputs), args.out)
     return f"main table → {csv}"
 
 
 def cmd_wall_times(args: argparse.Namespace) -> str:
-    from cftrain.tables import wall_times, write_table
+    from cftrain.pipeline.tables import wall_times, write_table
 
     csv, _ = write_table("wall_times", wall_times(args.inputs, args.root), args.out)
     return f"wall times → {csv}"
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import torch
 
-    from cftrain.job_context import job_context
+    from cftrain.pipeline.job_context import job_context
 
     print(f"cftrain: {job_context()}", file=sys.stderr, flush=True)
 

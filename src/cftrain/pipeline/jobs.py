@@ -1,6 +1,6 @@
 """The workflow's stages as library calls: one function per kind of job, files in and out.
 
-Each function takes the job's resolved specification (a dict that :mod:`cftrain.config`
+Each function takes the job's resolved specification (a dict that :mod:`cftrain.pipeline.config`
 builds from the experiment) and paths; ``cftrain <stage>`` is a thin wrapper around it, so
 a job can be run by hand without Snakemake. Every file is written atomically.
 """
@@ -77,8 +77,8 @@ def _checkpoint_dir(out: Path, config: TrainingConfig) -> Path:
 
 
 def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") -> str:
-    """Train one cell (``spec`` from :meth:`cftrain.config.Experiment.training`) into ``out``:
-    ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, device used,
+    """Train one cell (``spec``: :meth:`cftrain.pipeline.config.Experiment.training`) into
+    ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, device used,
     summary). A killed job resumes from its per-epoch checkpoint. Returns the summary line."""
     out = Path(out)
     config = TrainingConfig.from_dict(dict(spec["config"]))
@@ -149,13 +149,13 @@ def evaluate_job(
     reuse: Mapping[str, str | Path] | None = None,
 ) -> str:
     """The SPEC §5.2 benchmark of one cell group (cell id → model folder) under one protocol
-    (``spec`` from :meth:`cftrain.config.Experiment.evaluation`) → one parquet table with
+    (``spec`` from :meth:`cftrain.pipeline.config.Experiment.evaluation`) → one parquet table with
     ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added.
 
     ``reuse`` (cell id → parquet of an earlier job that evaluated the same model with the same
-    settings, sizes and seeds, :func:`cftrain.config.evaluation_owners`): those cells' rows are
-    copied from there, relabelled, instead of searched again; the table equals the one a full
-    run would write."""
+    settings, sizes and seeds, :func:`cftrain.pipeline.config.evaluation_owners`): those
+    cells' rows are copied from there, relabelled, instead of searched again; the table equals
+    the one a full run would write."""
     reuse = dict(reuse or {})
     unknown = sorted(set(reuse) - set(model_dirs))
     if unknown:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
-from cftrain.reporting import compare, compute, figures, latex, tables
-from cftrain.reporting.macros import collect_macros, write_macros
-from cftrain.reporting.names import macro_name
-from cftrain.reporting.provenance import write_provenance
+from cftrain.pipeline.reporting import compare, compute, figures, latex, tables
+from cftrain.pipeline.reporting.macros import collect_macros, write_macros
+from cftrain.pipeline.reporting.names import macro_name
+from cftrain.pipeline.reporting.provenance import write_provenance
 
 GENERATED = (
     "macros.tex",
@@ -56,7 +56,7 @@ def build_report(
     """Write the macros, table fragments and comparison; returns the paths written.
 
     datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
-    figures drawn for it (:func:`cftrain.reporting.figures.expected`). variants: the
+    figures drawn for it (:func:`cftrain.pipeline.reporting.figures.expected`). variants: the
     committed ``benchmarks/results/fidelity-<variant>.csv`` files of the investigation runs.
     provenance: where to write the resolved configuration and package versions.
     """

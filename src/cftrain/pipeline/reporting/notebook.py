@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from cftrain.atomic import atomic_path
-from cftrain.reporting.figures import figure_paths
+from cftrain.pipeline.reporting.figures import figure_paths
 
 TIMEOUT_S = 1800
 

@@ -41,7 +41,7 @@ FIGURES: dict[str, Figure] = {
     "mnist_ig": Figure("mnist", "mutability", "mnist"),
     **{f"grid_{e}": Figure("grids", e) for e in GRID_EXPERIMENTS},
 }
-# the aggregated tables each notebook reads (keys of cftrain.reporting.tables.SOURCES)
+# the aggregated tables each notebook reads (keys of cftrain.pipeline.reporting.tables.SOURCES)
 NOTEBOOK_TABLES: dict[str, tuple[str, ...]] = {
     "main_results": (
         "main_ip",
@@ -82,7 +82,7 @@ def rule_outputs(
 
 def rule_tables(datasets: Mapping[str, Iterable[str]], results: str = "results") -> dict:
     """notebook → the aggregated CSVs it reads for the configured experiments (rule inputs)."""
-    from cftrain.reporting import tables
+    from cftrain.pipeline.reporting import tables
 
     runs = set(datasets)
     out = {}
@@ -113,7 +113,7 @@ def save(fig, name: str, out_dir: str | Path, expected_names: Iterable[str]) -> 
     if name not in set(expected_names):
         raise ValueError(
             f"figure {name!r} is not expected in this configuration; expected: "
-            f"{sorted(expected_names)} (see cftrain.reporting.figures.FIGURES)"
+            f"{sorted(expected_names)} (see cftrain.pipeline.reporting.figures.FIGURES)"
         )
     paths = figure_paths(out_dir, [name])
     for path in paths:

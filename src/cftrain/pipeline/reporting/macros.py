@@ -1,7 +1,7 @@
 """The generated macros file: every number the paper's text quotes (issue 15).
 
 One function, :func:`collect_macros`, derives ``\\newcommand`` definitions from the
-aggregated tables with systematic names (:func:`cftrain.reporting.names.macro_name`):
+aggregated tables with systematic names (:func:`cftrain.pipeline.reporting.names.macro_name`):
 
 ===========================  =========================================================
 ``\\<metric><Field><Data>``   main table: metric ip | ipStar | cost; Field Reduction,
@@ -31,9 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
-from cftrain.config import EVAL_GENERATOR
-from cftrain.reporting import tables
-from cftrain.reporting.names import (
+from cftrain.pipeline.config import EVAL_GENERATOR
+from cftrain.pipeline.reporting import tables
+from cftrain.pipeline.reporting.names import (
     DATASET_ORDER,
     METRIC_PARTS,
     dataset_label,

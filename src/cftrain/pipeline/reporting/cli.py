@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from cftrain.reporting import compare, figures, latex, latexmk, report
+from cftrain.pipeline.reporting import compare, figures, latex, latexmk, report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +83,7 @@ def _compare(args: argparse.Namespace) -> str:
 
 
 def _notebook(args: argparse.Namespace) -> str:
-    from cftrain.reporting import notebook  # jupytext/nbclient: the workflow extra only
+    from cftrain.pipeline.reporting import notebook  # jupytext/nbclient: the workflow extra only
 
     datasets = json.loads(args.datasets_json)
     wanted = figures.expected(datasets, Path(args.notebook).stem)
@@ -109,7 +109,7 @@ def _paper(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Standalone entry (``python -m cftrain.reporting``), same as ``cftrain report``."""
+    """Standalone entry (``python -m cftrain.pipeline.reporting``), same as ``cftrain report``."""
     parser = argparse.ArgumentParser(prog="cftrain")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["report", *(argv if argv is not None else sys.argv[1:])])

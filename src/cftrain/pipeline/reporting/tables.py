@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cftrain.reporting.names import DATASET_ORDER
+from cftrain.pipeline.reporting.names import DATASET_ORDER
 
 # (experiment, table) pairs the report reads; the column layout is what
 # cftrain.evaluation.aggregation returns for each.

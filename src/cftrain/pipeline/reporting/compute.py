@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cftrain.reporting.macros import fmt
-from cftrain.reporting.names import macro_name
-from cftrain.tables import wall_times_per_rule
+from cftrain.pipeline.reporting.macros import fmt
+from cftrain.pipeline.reporting.names import macro_name
+from cftrain.pipeline.tables import wall_times_per_rule
 
 WALL_COLUMNS = (
     "rule",
@@ -50,5 +50,7 @@ def wall_time_macros(df: pd.DataFrame) -> dict[str, str]:
 
 def reported_compute() -> pd.DataFrame:
     """The reference's compute as reported in its appendix (SPEC §8), as data."""
-    with resources.files("cftrain.reporting").joinpath("compute_reported.csv").open() as fh:
+    with (
+        resources.files("cftrain.pipeline.reporting").joinpath("compute_reported.csv").open() as fh
+    ):
         return pd.read_csv(fh)

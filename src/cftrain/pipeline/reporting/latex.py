@@ -19,10 +19,10 @@ from cftrain.evaluation import protocol, sizes
 from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
 from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
 from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS
-from cftrain.reporting import tables
-from cftrain.reporting.macros import MISSING, SIG_MARK, fmt
-from cftrain.reporting.names import METRIC_LABELS, dataset_label, model_label
-from cftrain.tables import wall_times_per_rule
+from cftrain.pipeline.reporting import tables
+from cftrain.pipeline.reporting.macros import MISSING, SIG_MARK, fmt
+from cftrain.pipeline.reporting.names import METRIC_LABELS, dataset_label, model_label
+from cftrain.pipeline.tables import wall_times_per_rule
 from cftrain.training_config import FINAL_HYPERPARAMETERS, TrainingConfig
 
 _ESCAPES = {
@@ -167,7 +167,7 @@ def ig_tabular(results: str | Path, experiments: Sequence[str]) -> str:
 
 
 def comparison_tabular(df: pd.DataFrame) -> str:
-    """The rows of :func:`cftrain.reporting.compare.comparison` that we have run."""
+    """The rows of :func:`cftrain.pipeline.reporting.compare.comparison` that we have run."""
     done = df[df["ours"].notna()]
     rows = [
         [*_compared_cell(r), _yes_no(r.sign_agrees), _yes_no(r.star_agrees), _seeds(r)]
@@ -239,7 +239,7 @@ def variants_tabular(paths: Sequence[str | Path]) -> str:
 
 def _compared_cell(r: Any) -> list[str]:
     """Table, data, model, quantity, published (``~`` if read off a figure) and ours, with the
-    significance mark, of one row of :func:`cftrain.reporting.compare.comparison`."""
+    significance mark, of one row of :func:`cftrain.pipeline.reporting.compare.comparison`."""
     published = fmt(r.published) + ("~" if r.approximate else "")
     if str(r.published_star) in ("1", "1.0", "True"):
         published += SIG_MARK

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cftrain.reporting import tables
+from cftrain.pipeline.reporting import tables
 
 KEYS = ["table", "experiment", "dataset", "model", "metric"]
 COLUMNS = [
@@ -43,7 +43,7 @@ COLUMNS = [
 
 def published() -> pd.DataFrame:
     """The published numbers of SPEC §6.1, §6.3–§6.8 as one tidy table."""
-    with resources.files("cftrain.reporting").joinpath("published.csv").open() as fh:
+    with resources.files("cftrain.pipeline.reporting").joinpath("published.csv").open() as fh:
         return pd.read_csv(fh)
 
 

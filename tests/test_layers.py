@@ -1,0 +1,75 @@
+"""The library's layers (issue 28): the core never imports the pipeline, no import cycles.
+
+The graph is read from the source (every ``import`` statement, function-level ones too), so a
+lazy import cannot hide a cycle or an upward dependency. ``from pkg import name`` counts as an
+import of ``pkg.name`` where that is a module, else of ``pkg``.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import networkx as nx
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PIPELINE = "cftrain.pipeline"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> nx.DiGraph:
+    """cftrain module → the cftrain modules it imports."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(modules)
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [
+                    f"{node.module}.{a.name}"
+                    if f"{node.module}.{a.name}" in modules
+                    else node.module
+                    for a in node.names
+                ]
+            else:
+                continue
+            graph.add_edges_from((name, t) for t in targets if t in modules and t != name)
+    return graph
+
+
+def test_core_never_imports_the_pipeline():
+    graph = import_graph()
+    upward = [
+        (a, b)
+        for a, b in graph.edges
+        if not a.startswith(PIPELINE) and b.startswith(PIPELINE)
+    ]
+    assert upward == []
+    assert any(a.startswith(PIPELINE) for a, _ in graph.edges)  # the graph is really read
+
+
+def test_no_import_cycles():
+    cycles = list(nx.simple_cycles(import_graph()))
+    assert cycles == []
+
+
+def test_graph_sees_a_cycle_and_an_upward_import(tmp_path, monkeypatch):
+    """The checks can fail: a planted cycle and a planted upward import are found."""
+    pkg = tmp_path / "cftrain"
+    (pkg / "pipeline").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from cftrain import b\n")
+    (pkg / "b.py").write_text("import cftrain.a\nfrom cftrain.pipeline import jobs\n")
+    (pkg / "pipeline" / "__init__.py").write_text("")
+    (pkg / "pipeline" / "jobs.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
+    graph = import_graph()
+    assert ["cftrain.a", "cftrain.b"] in [sorted(c) for c in nx.simple_cycles(graph)]
+    assert ("cftrain.b", "cftrain.pipeline.jobs") in graph.edges
