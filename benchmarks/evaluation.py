@@ -30,8 +30,8 @@ from cftrain.evaluation import (
     validity_table,
     write_parquet,
 )
-from cftrain.evaluation.sizes import TAU_PLAUSIBILITY
 from cftrain.experiment import train_cell
+from cftrain.sizes import TAU_PLAUSIBILITY
 from cftrain.training import final_config
 
 

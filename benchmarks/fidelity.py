@@ -1,7 +1,7 @@
 """Issue 13's main-table cells at the paper's sizes, one seed, next to the published values.
 
 Trains BL (``vanilla``) and CT (``full``) with :func:`final_config` and evaluates them with the
-paper's protocol (SPEC §5.1–5.2; sizes from :mod:`cftrain.evaluation.sizes`), then aggregates
+paper's protocol (SPEC §5.1–5.2; sizes from :mod:`cftrain.sizes`), then aggregates
 with :func:`reduction_table` / :func:`validity_table` (SPEC §5.3):
 
 * ``single`` (τ_eval 0.95, no protection): IP, IP* on LS, OL, Adult, Credit, CH, GMSC;

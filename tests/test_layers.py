@@ -47,9 +47,7 @@ def import_graph() -> nx.DiGraph:
 def test_core_never_imports_the_pipeline():
     graph = import_graph()
     upward = [
-        (a, b)
-        for a, b in graph.edges
-        if not a.startswith(PIPELINE) and b.startswith(PIPELINE)
+        (a, b) for a, b in graph.edges if not a.startswith(PIPELINE) and b.startswith(PIPELINE)
     ]
     assert upward == []
     assert any(a.startswith(PIPELINE) for a, _ in graph.edges)  # the graph is really read

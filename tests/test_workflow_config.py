@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cftrain import data, objectives
-from cftrain.evaluation import sizes
+from cftrain import data, objectives, sizes
 from cftrain.pipeline import config as cfg
 from cftrain.training_config import GENERATORS, TrainingConfig, final_config
 

@@ -44,7 +44,7 @@ from cftrain.evaluation.robustness import (
     robust_accuracy_curve,
     robustness_curves,
 )
-from cftrain.evaluation.sizes import TAU_MUTABILITY, TAU_PLAUSIBILITY
+from cftrain.sizes import TAU_MUTABILITY, TAU_PLAUSIBILITY
 
 __all__ = [
     "EPSILONS",

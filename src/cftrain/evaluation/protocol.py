@@ -13,18 +13,18 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from cftrain import validation
+from cftrain import sizes, validation
 from cftrain.atomic import atomic_path
 from cftrain.categorical import Categorical, onehot_validity
 from cftrain.constraints import Constraints
 from cftrain.data.bundle import Dataset
-from cftrain.evaluation import sizes
 from cftrain.evaluation.counterfactual_metrics import (
     DEFAULT_IP_SAMPLES,
     constraint_violations,
@@ -143,7 +143,7 @@ def benchmark(
     """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
 
     ``n_individuals`` and ``n_runs`` default to the paper's values for ``dataset`` and
-    ``experiment`` (:mod:`cftrain.evaluation.sizes`). ``categorical_groups``: the one-hot column
+    ``experiment`` (:mod:`cftrain.sizes`). ``categorical_groups``: the one-hot column
     groups of the data; each setting's ``categorical`` mode says whether the search decodes them
     (SPEC §4.8), and column ``onehot_valid`` says whether each counterfactual's groups are valid.
 
@@ -222,7 +222,7 @@ def benchmark_dataset(
     """:func:`benchmark` on ``data``'s test set (moved to ``device``, where the models are) with
     its domain, its one-hot groups (decoded as each setting's ``categorical`` says, SPEC §4.8)
     and, with ``protect``, its protected features immutable as in the mutability runs
-    (SPEC §5.2). Sizes default to the paper's per dataset (:mod:`cftrain.evaluation.sizes`)."""
+    (SPEC §5.2). Sizes default to the paper's per dataset (:mod:`cftrain.sizes`)."""
     if not isinstance(data, Dataset):
         raise TypeError(f"benchmark_dataset: data is a {type(data).__name__}; expected a Dataset")
     x_test, y_test = data.tensors("test", device)

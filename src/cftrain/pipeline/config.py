@@ -21,8 +21,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from cftrain import sizes
 from cftrain.data import DATASETS
-from cftrain.evaluation import sizes
 from cftrain.experiment import cell_config
 from cftrain.objectives import needs_counterfactuals
 

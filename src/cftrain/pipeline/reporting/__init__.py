@@ -1,8 +1,6 @@
-"""The report side (issue 15): generated macros and tables for the paper, figure notebooks'
-helpers, the comparison with the published numbers, and the PDF build."""
+"""The report side: generated macros and tables for the paper, the figure notebooks' helpers,
+the comparison with the published numbers, and the PDF build.
 
-from cftrain.pipeline.reporting.compare import comparison, published
-from cftrain.pipeline.reporting.macros import collect_macros, write_macros
-from cftrain.pipeline.reporting.report import GENERATED, build_report
-
-__all__ = ["GENERATED", "build_report", "collect_macros", "comparison", "published", "write_macros"]
+Import the submodule you need: the package itself imports nothing, so the workflow's parse
+step can read the light ones (``figures``, ``tables``) without the training stack.
+"""

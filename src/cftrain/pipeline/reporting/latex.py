@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from cftrain import sizes
 from cftrain.atomic import atomic_path
-from cftrain.evaluation import protocol, sizes
+from cftrain.evaluation import protocol
 from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
 from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
 from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS

@@ -199,7 +199,8 @@ def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
 
 def hyperparameter_macros() -> dict[str, str]:
     """``\\hp…``: the library's training defaults and evaluation constants (SPEC §0, §5)."""
-    from cftrain.evaluation import attribution, protocol, robustness, sizes
+    from cftrain import sizes
+    from cftrain.evaluation import attribution, protocol, robustness
     from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
     from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
     from cftrain.training_config import TrainingConfig

@@ -1,6 +1,7 @@
 """Evaluation sizes per dataset and experiment, in one place (SPEC §0, §5.1–5.2).
 
 Experiment definitions and ``benchmark_dataset`` read these; nothing else hard-codes them.
+Plain Python (no torch), so the workflow can plan its jobs without importing the training stack.
 """
 
 from __future__ import annotations
