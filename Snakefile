@@ -19,6 +19,7 @@ wildcard_constraints:
     seed=r"\d+",
     protocol="[A-Za-z0-9_]+",
     group="[A-Za-z0-9_.]+",
+    kind="performance|ig",
 
 
 include: "workflow/rules/data.smk"

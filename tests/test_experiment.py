@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,8 +12,11 @@ import torch
 
 from cftrain import data, models
 from cftrain.experiment import cell_config, resolve_device, train_cell
+from cftrain.pipeline import config as cfg
 from cftrain.pipeline.cli import main
 from cftrain.training import counterfactual_training, final_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,35 +58,41 @@ def test_device_auto_follows_torch_and_cuda_without_gpu_is_a_clear_error():
         resolve_device("tpu")
 
 
-def _cell(**config) -> dict:
-    base = dataclasses.replace(final_config("moons", "full"), nepochs=2, nce=60)
-    return {
-        "experiment": "unit",
-        "dataset": "moons",
-        "cell": "full",
-        "seed": 0,
-        "model": "mlp",
-        "model_options": {},
-        "config": {**base.to_dict(), **config},
-    }
+def _spec_file(tmp_path, **fixed) -> str:
+    """A spec file of a one-dataset experiment ``unit`` (cells ``full`` and ``vanilla``)."""
+    schema = cfg.load_yaml(ROOT / "workflow" / "schemas" / "experiment.schema.yaml")
+    spec = cfg.validate(
+        {"datasets": ["moons"], "train": {"fixed": {"nepochs": 2, "nce": 60, **fixed}}},
+        schema,
+        "unit",
+    )
+    return str(cfg.write_spec(cfg.Experiment("unit", spec), tmp_path / "unit.json"))
+
+
+def _train(spec: str, out) -> list[str]:
+    return ["train", "--spec", spec, "--dataset", "moons", "--cell", "full", "--seed", "0",
+            "--out", str(out), "--device", "cpu"]  # fmt: skip
 
 
 def test_cli_train_writes_outputs_and_a_one_line_summary(tmp_path, capsys):
-    main(["train", "--cell", json.dumps(_cell()), "--out", str(tmp_path), "--device", "cpu"])
+    out = tmp_path / "out"
+    main(_train(_spec_file(tmp_path), out))
     line = capsys.readouterr().out.strip()
     assert line.startswith("trained unit/moons/full/seed0: 2 epochs, accuracy ")
     assert "% mature" in line and line.endswith("s on cpu")
-    params = json.loads((tmp_path / "params.json").read_text())
+    params = json.loads((out / "params.json").read_text())
     assert params["device"] == "cpu" and params["summary"]["epochs"] == 2
-    log = pd.read_csv(tmp_path / "log.csv")
+    expected = dataclasses.replace(final_config("moons", "full"), nepochs=2, nce=60)
+    assert params["config"] == expected.to_dict()
+    log = pd.read_csv(out / "log.csv")
     assert list(log["epoch"]) == [1, 2]
     assert abs(params["summary"]["accuracy"] - log["accuracy"].iloc[-1]) < 1e-12
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "model.pt", "params.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["log.csv", "model.pt", "params.json"]
 
 
 def test_cli_train_failure_names_the_cell(tmp_path, capsys):
-    bad = _cell(nce=10**6)  # more counterfactuals than training points
+    spec = _spec_file(tmp_path, nce=10**6)  # more counterfactuals than training points
     with pytest.raises(SystemExit) as err:
-        main(["train", "--cell", json.dumps(bad), "--out", str(tmp_path), "--device", "cpu"])
+        main(_train(spec, tmp_path / "out"))
     assert "cell unit/moons/full seed 0 failed" in str(err.value.code)
     assert "nce=1000000 exceeds" in capsys.readouterr().err

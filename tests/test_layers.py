@@ -8,6 +8,7 @@ import of ``pkg.name`` where that is a module, else of ``pkg``.
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -71,3 +72,27 @@ def test_graph_sees_a_cycle_and_an_upward_import(tmp_path, monkeypatch):
     graph = import_graph()
     assert ["cftrain.a", "cftrain.b"] in [sorted(c) for c in nx.simple_cycles(graph)]
     assert ("cftrain.b", "cftrain.pipeline.jobs") in graph.edges
+
+
+_NO_TORCH = "import sys; sys.modules['torch'] = None; "  # any `import torch` now raises
+
+
+def test_planning_the_workflow_imports_no_torch(tmp_path):
+    """Snakemake parses the workflow and plans every job of the smoke and paper scales (a dry
+    run) in a process where torch cannot be imported."""
+    snakemake = _NO_TORCH + "from snakemake.cli import main; main()"
+    for scale in ("smoke", "paper"):
+        run = subprocess.run(
+            [sys.executable, "-c", snakemake, "-n", "--quiet", "rules", "-s",
+             str(SRC.parent / "Snakefile"), "-d", str(tmp_path), "--config", f"scale={scale}"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "train" in run.stdout + run.stderr
+
+
+def test_torch_is_really_blocked_in_that_process():
+    run = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH + "import cftrain.training"], capture_output=True
+    )
+    assert run.returncode != 0 and b"torch" in run.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from cftrain import data, objectives, sizes
 from cftrain.pipeline import config as cfg
+from cftrain.pipeline.jobs import training_config
 from cftrain.training_config import GENERATORS, TrainingConfig, final_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,13 +106,13 @@ def test_training_spec_is_the_final_config_with_fixed_and_cell_values():
     exp = _experiment("single", {"train": {"fixed": {"nepochs": 7}}})
     spec = exp.training("adult", "vanilla", 3)
     expected = dataclasses.replace(final_config("adult", "vanilla", seed=3), nepochs=7)
-    assert spec["config"] == expected.to_dict()
+    assert training_config(spec) == expected
     assert (spec["model"], spec["cell"], spec["seed"]) == ("mlp", "vanilla", 3)
 
 
 def test_mutability_training_protects_features():
     spec = _experiment("mutability").training("circles", "full", 0)
-    assert spec["config"] == final_config("circles", "full", mutability=True).to_dict()
+    assert training_config(spec) == final_config("circles", "full", mutability=True)
 
 
 def test_evaluation_sizes_default_to_the_paper_and_can_be_overridden():
@@ -148,9 +149,9 @@ def test_initial_grid_shares_one_vanilla_and_evaluates_with_own_generators():
     assert ecco["settings"][0]["generator"] == "ECCo"
     # the sizes of the reference's own grids (SPEC §7.1), on the paper's test split
     assert (ecco["n_individuals"], ecco["n_runs"], ecco["split"]) == (100, 5, "test")
-    spec = exp.training("moons", "full_revise_cost0.1_egy15_T100", 0)["config"]
-    assert (spec["generator"], spec["lambda_cost"], spec["max_iter"]) == ("revise", 0.1, 100)
-    assert spec["step_size"] == 0.1
+    spec = training_config(exp.training("moons", "full_revise_cost0.1_egy15_T100", 0))
+    assert (spec.generator, spec.lambda_cost, spec.max_iter) == ("revise", 0.1, 100)
+    assert spec.step_size == 0.1
 
 
 def test_resolve_uses_the_scale_and_rejects_unknown_names():
@@ -225,3 +226,34 @@ def test_identical_evaluations_of_a_shared_model_are_made_once():
             job = ("mutability", ds, "all", "ecco", 0)
             assert owners[(job, cell)] == job
     assert sizes.n_runs("mnist", "ablation") != sizes.n_runs("mnist", "single")
+
+
+def test_a_spec_file_gives_its_jobs_what_the_dag_planned(tmp_path):
+    """The spec file keeps the grid's order (the cell ids) and every job's part."""
+    _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
+    for exp in experiments.values():
+        back = cfg.read_spec(cfg.write_spec(exp, tmp_path / f"{exp.name}.json"))
+        assert back.name == exp.name and [c.id for c in back.cells] == [c.id for c in exp.cells]
+        ds, cell, seed = exp.datasets[0], exp.cells[0].id, exp.seeds[0]
+        assert back.training(ds, cell, seed) == exp.training(ds, cell, seed)
+        assert back.performance(ds) == exp.performance(ds)
+        for group in exp.groups:
+            for protocol in exp.protocols:
+                assert back.evaluation(ds, group, protocol) == exp.evaluation(ds, group, protocol)
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(cfg.ConfigError, match="bad.json: not an experiment spec file"):
+        cfg.read_spec(tmp_path / "bad.json")
+
+
+def test_the_pipeline_knows_the_library_names_it_plans_with():
+    """The plain-Python copies the DAG uses (so that planning imports no torch) equal the
+    library's own."""
+    from cftrain import objectives
+    from cftrain.data import DATASETS
+    from cftrain.vae import CACHE_ENV
+
+    assert sorted(cfg.DATASET_NAMES) == sorted(DATASETS)
+    baselines = [o for o in objectives.OBJECTIVES if not objectives.needs_counterfactuals(o)]
+    assert baselines == [cfg.BASELINE_OBJECTIVE]
+    assert CACHE_ENV == "CFTRAIN_VAE_CACHE"  # set by workflow/rules/common.smk
+    assert "CFTRAIN_VAE_CACHE" in (ROOT / "workflow" / "rules" / "common.smk").read_text()

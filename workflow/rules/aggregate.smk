@@ -16,6 +16,8 @@ for exp in EXPERIMENTS.values():
             ],
         log:
             f"results/logs/aggregate/{exp.name}.log",
+        benchmark:
+            f"results/benchmarks/aggregate/{exp.name}.tsv"
         conda:
             "../../envs/cftrain.yaml"
         threads: 1
@@ -40,6 +42,8 @@ rule main_table:
         tex="results/tables/main.tex",
     log:
         "results/logs/main_table.log",
+    benchmark:
+        "results/benchmarks/main_table.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -58,6 +62,8 @@ rule wall_times:
         tex="results/tables/wall_times.tex",
     log:
         "results/logs/wall_times.log",
+    benchmark:
+        "results/benchmarks/wall_times.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -1,15 +1,28 @@
 # Configuration: schema validation (workflow/schemas/), experiments, targets, helpers.
+# Each experiment is resolved here, once; its jobs read it from results/specs/<name>.json.
 import json
 import os
 
+from snakemake.utils import validate
+
 from cftrain.pipeline import config as cfg
-from cftrain.vae import CACHE_ENV as VAE_CACHE_ENV
 
 ROOT = workflow.basedir
-CONFIG, EXPERIMENTS = cfg.resolve(config, ROOT)
+
+
+# a scale without its own section in config/config.yaml is read from config/<scale>.yaml
+if config.get("scale") not in config and os.path.isfile(
+    f"{ROOT}/config/{config.get('scale')}.yaml"
+):
+
+    configfile: f"{ROOT}/config/{config['scale']}.yaml"
+
+
+validate(config, f"{ROOT}/workflow/schemas/config.schema.yaml")
+EXPERIMENTS = cfg.experiments(config, ROOT)
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
-os.environ.setdefault(VAE_CACHE_ENV, os.path.abspath("results/cache/vae"))
-config.update(CONFIG)
+# (cftrain.vae reads this variable)
+os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath("results/cache/vae"))
 DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
 
 
@@ -33,6 +46,12 @@ def model_dir(experiment, dataset, cell, seed):
     return f"results/{experiment}/{dataset}/{cell}/seed{seed}"
 
 
+def spec_file(wildcards):
+    """The experiment's spec file; ``ancient``: a rewritten spec reruns only the jobs whose
+    own part changed (their ``digest`` param), not all of them."""
+    return ancient(f"results/specs/{wildcards.experiment}.json")
+
+
 def eval_file(experiment, dataset, protocol, group, seed):
     return f"results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet"
 
@@ -49,9 +68,7 @@ def models_of(wildcards):
 
 def stage_outputs(exp, kind):
     """The stage outputs of experiment ``exp`` that its tables of input ``kind`` need."""
-    from cftrain.pipeline.tables import TABLES
-
-    if not any(TABLES[t][0] == kind for t in exp.tables):
+    if not any(cfg.TABLE_INPUTS[t] == kind for t in exp.tables):
         return []
     if kind in ("performance", "ig"):
         return [f"results/{exp.name}/{d}/{kind}.csv" for d in exp.datasets]
@@ -71,22 +88,12 @@ def table_options(exp):
     return json.dumps(options, sort_keys=True)
 
 
-#: benchmark file of each benchmarked rule, by the job's wildcards (as in the rules)
-BENCHMARKS = {
-    "train": "results/benchmarks/train/{experiment}/{dataset}/{cell}/seed{seed}.tsv",
-    "evaluate": (
-        "results/benchmarks/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.tsv"
-    ),
-    "performance": "results/benchmarks/performance/{experiment}/{dataset}.tsv",
-    "ig": "results/benchmarks/ig/{experiment}/{dataset}.tsv",
-}
-
-
 def benchmark_files(wildcards):
-    """Every benchmark file of the selected experiments' jobs."""
-    jobs = cfg.plan(EXPERIMENTS.values())
+    """Every benchmark file of the selected experiments' training and evaluation jobs."""
     return [
-        BENCHMARKS[j.rule].format(**j.wildcards) for j in jobs if j.rule in BENCHMARKS
+        getattr(rules, j.rule).benchmark.format(**j.wildcards)
+        for j in cfg.plan(EXPERIMENTS.values())
+        if j.rule in ("train", "evaluate", "assess")
     ]
 
 
@@ -117,17 +124,6 @@ def group_models(wildcards):
         c.id: model_dir(exp.name, wildcards.dataset, c.id, wildcards.seed)
         for c in exp.groups[wildcards.group]
     }
-
-
-def performance_spec(wildcards):
-    perf = EXPERIMENTS[wildcards.experiment].spec["performance"]
-    spec = {"experiment": wildcards.experiment, "dataset": wildcards.dataset, **perf}
-    spec.update(
-        rounds=perf["ig_rounds"],
-        sample_size=perf["ig_sample_size"],
-        steps=perf["ig_steps"],
-    )
-    return json.dumps(spec, sort_keys=True)
 
 
 MAIN_SOURCES = [

@@ -3,6 +3,8 @@ rule data:
         "results/data/{dataset}.json",
     log:
         "results/logs/data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/data/{dataset}.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

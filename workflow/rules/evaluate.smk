@@ -2,6 +2,7 @@ rule evaluate:
     input:
         models=lambda wc: [f"{d}/model.pt" for d in group_models(wc).values()],
         reused=lambda wc: list(reused_evaluations(wc).values()),
+        spec=spec_file,
     output:
         "results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet",
     log:
@@ -16,9 +17,8 @@ rule evaluate:
         mem_mb=lambda wc: 8000 if wc.dataset == "mnist" else 4000,
         gpu=0,
     params:
-        spec=lambda wc: json.dumps(
-            EXPERIMENTS[wc.experiment].evaluation(wc.dataset, wc.group, wc.protocol),
-            sort_keys=True,
+        digest=lambda wc: cfg.digest(
+            EXPERIMENTS[wc.experiment].evaluation(wc.dataset, wc.group, wc.protocol)
         ),
         models=lambda wc: " ".join(
             f"--model {c}={d}" for c, d in group_models(wc).items()
@@ -28,20 +28,24 @@ rule evaluate:
         ),
         device=config["device"],
     shell:
-        "cftrain evaluate --spec {params.spec:q} {params.models} {params.reuse}"
-        " --seed {wildcards.seed}"
-        " --out {output} --threads {threads} --device {params.device} > {log} 2>&1"
+        "cftrain evaluate --spec {input.spec} --dataset {wildcards.dataset}"
+        " --group {wildcards.group} --protocol {wildcards.protocol} {params.models}"
+        " {params.reuse} --seed {wildcards.seed} --out {output} --threads {threads}"
+        " --device {params.device} > {log} 2>&1"
 
 
-rule performance:
+# accuracy and robustness (kind=performance) or integrated gradients (kind=ig) of every
+# model of one experiment and dataset
+rule assess:
     input:
-        lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
+        models=lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
+        spec=spec_file,
     output:
-        "results/{experiment}/{dataset}/performance.csv",
+        "results/{experiment}/{dataset}/{kind}.csv",
     log:
-        "results/logs/performance/{experiment}/{dataset}.log",
+        "results/logs/{kind}/{experiment}/{dataset}.log",
     benchmark:
-        "results/benchmarks/performance/{experiment}/{dataset}.tsv"
+        "results/benchmarks/{kind}/{experiment}/{dataset}.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -50,34 +54,10 @@ rule performance:
         mem_mb=4000,
         gpu=0,
     params:
-        spec=performance_spec,
+        digest=lambda wc: cfg.digest(EXPERIMENTS[wc.experiment].performance(wc.dataset)),
         models=models_of,
         device=config["device"],
     shell:
-        "cftrain performance --spec {params.spec:q} --models {params.models} --out {output}"
-        " --threads {threads} --device {params.device} > {log} 2>&1"
-
-
-rule ig:
-    input:
-        lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
-    output:
-        "results/{experiment}/{dataset}/ig.csv",
-    log:
-        "results/logs/ig/{experiment}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/ig/{experiment}/{dataset}.tsv"
-    conda:
-        "../../envs/cftrain.yaml"
-    threads: 1
-    resources:
-        runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
-        mem_mb=4000,
-        gpu=0,
-    params:
-        spec=performance_spec,
-        models=models_of,
-        device=config["device"],
-    shell:
-        "cftrain ig --spec {params.spec:q} --models {params.models} --out {output}"
-        " --threads {threads} --device {params.device} > {log} 2>&1"
+        "cftrain {wildcards.kind} --spec {input.spec} --dataset {wildcards.dataset}"
+        " --models {params.models} --out {output} --threads {threads}"
+        " --device {params.device} > {log} 2>&1"

@@ -1,8 +1,8 @@
-# Figures (issue 15): each notebook in paper/notebooks/ (jupytext percent format) is one rule,
-# executed by `cftrain report notebook`; a failing cell fails the rule with its traceback in
-# the log. Which figures a configuration draws is decided once, in
-# cftrain.pipeline.reporting.figures.FIGURES, for both the DAG and the notebooks. Sources are read from
-# the repository (ROOT), results are written to the working directory (--directory works).
+# Figures: each notebook in paper/notebooks/ (jupytext percent format) is one rule, executed
+# by `cftrain report notebook`; a failing cell fails the rule with its traceback in the log.
+# Which figures a configuration draws is decided once, in
+# cftrain.pipeline.reporting.figures.FIGURES, for both the DAG and the notebooks. Sources are
+# read from the repository (ROOT), results are written to the working directory.
 from cftrain.pipeline.reporting import figures as figure_registry
 
 RUN_DATASETS = {name: e.datasets for name, e in EXPERIMENTS.items()}
@@ -17,122 +17,33 @@ MNIST_INPUTS = [
     if name == "mutability"
     for cell in exp.cells
 ] + ["results/data/mnist.json"]
-NOTEBOOK_SHELL = (
-    "cftrain report notebook {input.notebook} --datasets-json {params.datasets:q}"
-    " --figures-dir results/figures --executed {output.executed} > {log} 2>&1"
-)
+# what each notebook reads: aggregated tables, except MNIST's, which draws from models
+NOTEBOOK_INPUTS = {**NOTEBOOK_TABLES, "mnist": MNIST_INPUTS}
 
 
-if "main_results" in NOTEBOOK_FIGURES:
+for name, figures in NOTEBOOK_FIGURES.items():
 
-    rule figures_main_results:
+    rule:
+        name:
+            f"figures_{name}"
         input:
-            notebook=f"{ROOT}/paper/notebooks/main_results.py",
-            tables=NOTEBOOK_TABLES["main_results"],
+            notebook=f"{ROOT}/paper/notebooks/{name}.py",
+            data=NOTEBOOK_INPUTS[name],
         output:
-            figures=NOTEBOOK_FIGURES["main_results"],
-            executed="results/notebooks/main_results.ipynb",
+            figures=figures,
+            executed=f"results/notebooks/{name}.ipynb",
         log:
-            "results/logs/figures/main_results.log",
+            f"results/logs/figures/{name}.log",
+        benchmark:
+            f"results/benchmarks/figures/{name}.tsv"
         conda:
             "../../envs/cftrain.yaml"
         threads: 1
         resources:
-            runtime=15,
-            mem_mb=4000,
+            runtime=30 if name == "mnist" else 15,
+            mem_mb=8000 if name == "mnist" else 4000,
         params:
             datasets=RUN_DATASETS_JSON,
         shell:
-            NOTEBOOK_SHELL
-
-
-if "ablation" in NOTEBOOK_FIGURES:
-
-    rule figures_ablation:
-        input:
-            notebook=f"{ROOT}/paper/notebooks/ablation.py",
-            tables=NOTEBOOK_TABLES["ablation"],
-        output:
-            figures=NOTEBOOK_FIGURES["ablation"],
-            executed="results/notebooks/ablation.ipynb",
-        log:
-            "results/logs/figures/ablation.log",
-        conda:
-            "../../envs/cftrain.yaml"
-        threads: 1
-        resources:
-            runtime=15,
-            mem_mb=4000,
-        params:
-            datasets=RUN_DATASETS_JSON,
-        shell:
-            NOTEBOOK_SHELL
-
-
-if "initial_grid" in NOTEBOOK_FIGURES:
-
-    rule figures_initial_grid:
-        input:
-            notebook=f"{ROOT}/paper/notebooks/initial_grid.py",
-            tables=NOTEBOOK_TABLES["initial_grid"],
-        output:
-            figures=NOTEBOOK_FIGURES["initial_grid"],
-            executed="results/notebooks/initial_grid.ipynb",
-        log:
-            "results/logs/figures/initial_grid.log",
-        conda:
-            "../../envs/cftrain.yaml"
-        threads: 1
-        resources:
-            runtime=15,
-            mem_mb=4000,
-        params:
-            datasets=RUN_DATASETS_JSON,
-        shell:
-            NOTEBOOK_SHELL
-
-
-if "mnist" in NOTEBOOK_FIGURES:
-
-    rule figures_mnist:
-        input:
-            notebook=f"{ROOT}/paper/notebooks/mnist.py",
-            models=MNIST_INPUTS,
-        output:
-            figures=NOTEBOOK_FIGURES["mnist"],
-            executed="results/notebooks/mnist.ipynb",
-        log:
-            "results/logs/figures/mnist.log",
-        conda:
-            "../../envs/cftrain.yaml"
-        threads: 1
-        resources:
-            runtime=30,
-            mem_mb=8000,
-        params:
-            datasets=RUN_DATASETS_JSON,
-        shell:
-            NOTEBOOK_SHELL
-
-
-if "grids" in NOTEBOOK_FIGURES:
-
-    rule figures_grids:
-        input:
-            notebook=f"{ROOT}/paper/notebooks/grids.py",
-            tables=NOTEBOOK_TABLES["grids"],
-        output:
-            figures=NOTEBOOK_FIGURES["grids"],
-            executed="results/notebooks/grids.ipynb",
-        log:
-            "results/logs/figures/grids.log",
-        conda:
-            "../../envs/cftrain.yaml"
-        threads: 1
-        resources:
-            runtime=15,
-            mem_mb=4000,
-        params:
-            datasets=RUN_DATASETS_JSON,
-        shell:
-            NOTEBOOK_SHELL
+            "cftrain report notebook {input.notebook} --datasets-json {params.datasets:q}"
+            " --figures-dir results/figures --executed {output.executed} > {log} 2>&1"

@@ -3,7 +3,8 @@
 # paper/paper.tex and fails on undefined references or citations.
 import glob
 
-from cftrain.pipeline.reporting import report as paper_report
+from cftrain.pipeline.reporting import outputs as report_outputs
+from cftrain.pipeline.reporting import tables as report_tables
 
 PAPER_SOURCES = sorted(
     [
@@ -26,15 +27,19 @@ VARIANTS = sorted(glob.glob(f"{ROOT}/benchmarks/results/fidelity-*.csv"))
 
 rule report:
     input:
-        tables=paper_report.required_inputs("results", EXPERIMENTS),
+        tables=report_tables.required_inputs("results", EXPERIMENTS),
         wall_times="results/tables/wall_times.csv",
         variants=VARIANTS,
     output:
-        generated=[f"results/paper/generated/{name}" for name in paper_report.GENERATED],
+        generated=[
+            f"results/paper/generated/{name}" for name in report_outputs.GENERATED
+        ],
         comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
         provenance="results/provenance.json",
     log:
         "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -61,6 +66,8 @@ rule paper:
         "results/paper/paper.pdf",
     log:
         "results/logs/paper.log",
+    benchmark:
+        "results/benchmarks/paper.tsv"
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

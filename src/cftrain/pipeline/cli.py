@@ -1,7 +1,9 @@
 """``cftrain <stage>``: one subcommand per workflow stage, each a thin wrapper over the library.
 
 A Snakemake rule calls exactly one of these; a user without Snakemake can run one job by
-hand with the same arguments (``--spec`` takes JSON text or ``@file.json``). ``--threads``
+hand with the same arguments. A job's ``--spec`` is its experiment's spec file
+(``results/specs/<experiment>.json``, written by ``cftrain spec``); the job's coordinates
+(dataset, cell, group, protocol, seed) pick its part. ``--threads``
 sets torch's threads (the rule's ``threads``); ``--device auto`` uses a GPU when torch sees
 one, ``cuda`` without one fails with a clear message.
 """
@@ -47,36 +49,49 @@ def cmd_data(args: argparse.Namespace) -> str:
     return f"dataset {summary['dataset']}: sizes {summary['sizes']}"
 
 
+def cmd_spec(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import Experiment, write_spec
+
+    experiment = Experiment(args.experiment, _spec(args.json))
+    return f"spec of {experiment.name} → {write_spec(experiment, args.out)}"
+
+
 def cmd_train(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import train_job
 
-    spec = _spec(args.cell)
+    spec = read_spec(args.spec).training(args.dataset, args.cell, args.seed)
     try:
         return train_job(spec, args.out, args.device)
     except Exception:
         traceback.print_exc()
-        where = f"{spec.get('experiment')}/{spec.get('dataset')}/{spec.get('cell')}"
-        raise SystemExit(f"cftrain train: cell {where} seed {spec.get('seed')} failed") from None
+        where = f"{spec['experiment']}/{spec['dataset']}/{spec['cell']}"
+        raise SystemExit(f"cftrain train: cell {where} seed {spec['seed']} failed") from None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import evaluate_job
 
-    return evaluate_job(
-        _spec(args.spec), dict(args.model), args.out, args.seed, args.device, dict(args.reuse)
-    )
+    spec = read_spec(args.spec).evaluation(args.dataset, args.group, args.protocol)
+    return evaluate_job(spec, dict(args.model), args.out, args.seed, args.device, dict(args.reuse))
 
 
 def cmd_performance(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import performance_job
 
-    return performance_job(_spec(args.spec), args.models, args.out, args.device)
+    spec = read_spec(args.spec).performance(args.dataset)
+    return performance_job(spec, args.models, args.out, args.device)
 
 
 def cmd_ig(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import ig_job
 
-    return ig_job(_spec(args.spec), args.models, args.out, args.device)
+    return ig_job(
+        read_spec(args.spec).performance(args.dataset), args.models, args.out, args.device
+    )
 
 
 def cmd_aggregate(args: argparse.Namespace) -> str:
@@ -116,12 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="summary JSON")
     p.add_argument("--mirror", type=Path, help="raw-file mirror (default $CFTRAIN_DATA_MIRROR)")
 
+    p = add("spec", cmd_spec, "write an experiment's resolved spec file for its jobs", False)
+    p.add_argument("--experiment", required=True, help="experiment name")
+    p.add_argument("--json", required=True, help="the resolved experiment: JSON or @file.json")
+    p.add_argument("--out", required=True, type=Path, help="spec file (JSON)")
+
+    spec_help = "the experiment's spec file (results/specs/<experiment>.json)"
     p = add("train", cmd_train, "train one grid cell (model.pt, log.csv, params.json)")
-    p.add_argument("--cell", required=True, help="cell spec: JSON or @file.json")
+    p.add_argument("--spec", required=True, type=Path, help=spec_help)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--cell", required=True, help="cell id (e.g. full, vanilla)")
+    p.add_argument("--seed", type=int, required=True, help="training seed")
     p.add_argument("--out", required=True, type=Path, help="output folder")
 
     p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (SPEC §5.2)")
-    p.add_argument("--spec", required=True, help="evaluation spec: JSON or @file.json")
+    p.add_argument("--spec", required=True, type=Path, help=spec_help)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--group", required=True, help="cell group (evaluation.group_by)")
+    p.add_argument("--protocol", required=True, help="evaluation protocol name")
     p.add_argument("--model", action="append", type=_pair, required=True, help="CELL=DIR")
     p.add_argument("--seed", type=int, required=True, help="training seed of the models")
     p.add_argument("--out", required=True, type=Path, help="parquet file")
@@ -138,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("ig", cmd_ig, "integrated-gradients sensitivity to protected features (SPEC §5.5)"),
     ):
         p = add(name, func, help)
-        p.add_argument("--spec", required=True, help="JSON or @file.json")
+        p.add_argument("--spec", required=True, type=Path, help=spec_help)
+        p.add_argument("--dataset", required=True)
         p.add_argument("--models", nargs="+", required=True, help="model folders")
         p.add_argument("--out", required=True, type=Path, help="CSV file")
 

@@ -5,11 +5,18 @@ An experiment (``config/experiments/<name>.yaml``, schema
 evaluation grid and seeds. :func:`expand_grid` turns the training grid into cells with
 stable readable ids; :func:`plan` lists every training, evaluation and performance job of
 an experiment, which the Snakefile turns into rules' targets and the tests count.
+
+The workflow resolves each experiment once, when it builds the DAG, and writes it to a spec
+file (:func:`write_spec`); a job reads that file (:func:`read_spec`) and asks it for its own
+part (:meth:`Experiment.training`, :meth:`Experiment.evaluation`,
+:meth:`Experiment.performance`). Plain Python: planning the DAG imports no torch; the job
+turns its part into library objects (:mod:`cftrain.pipeline.jobs`).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,9 +29,7 @@ import jsonschema
 import yaml
 
 from cftrain import sizes
-from cftrain.data import DATASETS
-from cftrain.experiment import cell_config
-from cftrain.objectives import needs_counterfactuals
+from cftrain.atomic import atomic_path
 
 #: training parameters that do not change a vanilla (BL) run: its cells are not duplicated
 #: per value (issue 14, SPEC §2.7 "vanilla cells not duplicated per generator setting")
@@ -71,7 +76,22 @@ EVAL_GENERATOR = {
     "revise": "REVISE",
     "omniscient": "Omniscient",
 }
-DATASET_NAMES = tuple(DATASETS)
+DATASET_NAMES = sizes.SYNTHETIC + sizes.TABULAR + sizes.IMAGE
+#: the objective that searches no counterfactuals (``cftrain.objectives.needs_counterfactuals``)
+BASELINE_OBJECTIVE = "vanilla"
+#: table name → the stage outputs it is aggregated from (evaluations, performance or ig)
+TABLE_INPUTS = {
+    "main": "evaluations",
+    "costs_unconstrained": "evaluations",
+    "absolute": "evaluations",
+    "validity": "evaluations",
+    "ablation": "evaluations",
+    "initial_grid": "evaluations",
+    "grid": "evaluations",
+    "robustness": "performance",
+    "accuracy": "performance",
+    "ig": "ig",
+}
 OWN_GENERATOR = "own"  # evaluation protocol generator: each cell group's training generator
 
 
@@ -159,7 +179,7 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
     cells: dict[str, Cell] = {}
     for values in itertools.product(*(grid[k] for k in keys)):
         params = dict(zip(keys, values, strict=True))
-        if not needs_counterfactuals(params.get("objective", "full")):
+        if params.get("objective", "full") == BASELINE_OBJECTIVE:
             params = {k: v for k, v in params.items() if k not in VANILLA_IRRELEVANT}
         cell = Cell(cell_id(params), params)
         cells.setdefault(cell.id, cell)
@@ -220,20 +240,14 @@ class Experiment:
         return found
 
     def training(self, dataset: str, cell: str, seed: int) -> dict[str, Any]:
-        """Everything ``cftrain train`` needs for one job: model and the resolved config."""
+        """Everything ``cftrain train`` needs for one job: the model, and the recipe of its
+        training config (``base`` values, then the experiment's fixed values, then the cell's
+        grid values; :func:`cftrain.experiment.cell_config` builds it in the job)."""
         spec = self.spec
         params = dict(self.cell(cell).params)
-        options = {k: v for k, v in spec["final_options"].items() if v is not None}
         fixed = {**spec["train"]["fixed"], **spec["train"]["per_dataset"].get(dataset, {})}
-        config = cell_config(
-            dataset,
-            objective=params.get("objective", fixed.get("objective", "full")),
-            base=spec["train"]["base"],
-            mutability=spec["mutability"],
-            seed=seed,
-            final_options=options,
-            overrides={**fixed, **params},
-        )
+        overrides = {**fixed, **params}
+        objective = overrides.pop("objective", "full")
         return {
             "experiment": self.name,
             "dataset": dataset,
@@ -241,7 +255,23 @@ class Experiment:
             "seed": seed,
             "model": spec["model"]["name"],
             "model_options": spec["model"]["options"],
-            "config": config.to_dict(),
+            "base": spec["train"]["base"],
+            "objective": objective,
+            "mutability": bool(spec["mutability"]),
+            "final_options": {k: v for k, v in spec["final_options"].items() if v is not None},
+            "overrides": overrides,
+        }
+
+    def performance(self, dataset: str) -> dict[str, Any]:
+        """Everything ``cftrain performance`` and ``cftrain ig`` need for one dataset."""
+        perf = self.spec["performance"]
+        return {
+            "experiment": self.name,
+            "dataset": dataset,
+            **perf,
+            "rounds": perf["ig_rounds"],
+            "sample_size": perf["ig_sample_size"],
+            "steps": perf["ig_steps"],
         }
 
     def evaluation(self, dataset: str, group: str, protocol: str) -> dict[str, Any]:
@@ -292,6 +322,29 @@ class Experiment:
         }
 
 
+def digest(obj: Any) -> str:
+    """A short, stable digest of a job's part of the spec: a rule's rerun trigger."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_spec(experiment: Experiment, path: str | Path) -> Path:
+    """The resolved experiment as the spec file its jobs read."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"name": experiment.name, "spec": experiment.spec}, indent=2))
+    return Path(path)
+
+
+def read_spec(path: str | Path) -> Experiment:
+    """The experiment of a spec file written by :func:`write_spec` (validated when written)."""
+    try:
+        stored = json.loads(Path(path).read_text())
+        return Experiment(stored["name"], stored["spec"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(
+            f"{path}: not an experiment spec file written by `cftrain spec` ({err})"
+        ) from None
+
+
 def load_experiment(name: str, config_dir: Path, schema: Mapping, overlay: Mapping) -> Experiment:
     """``config_dir/experiments/<name>.yaml`` with ``overlay`` merged in, validated."""
     path = Path(config_dir) / "experiments" / f"{name}.yaml"
@@ -316,6 +369,17 @@ class Job:
 TrainingJob = tuple[str, str, str, int]
 
 
+def _model_identity(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two training jobs train the same model: everything but the experiment's
+    name, less the settings a baseline ignores (as :func:`expand_grid` drops them)."""
+    identity = {k: v for k, v in sorted(job.items()) if k != "experiment"}
+    if job["objective"] == BASELINE_OBJECTIVE:
+        identity["overrides"] = {
+            k: v for k, v in sorted(job["overrides"].items()) if k not in VANILLA_IRRELEVANT
+        }
+    return identity
+
+
 def model_owners(experiments: Iterable[Experiment]) -> dict[TrainingJob, TrainingJob]:
     """Every training job → the first configured job that trains the identical model.
 
@@ -330,11 +394,7 @@ def model_owners(experiments: Iterable[Experiment]) -> dict[TrainingJob, Trainin
         for ds in exp.datasets:
             for cell in exp.cells:
                 for seed in exp.seeds:
-                    spec = exp.training(ds, cell.id, seed)
-                    key = json.dumps(
-                        {k: v for k, v in spec.items() if k != "experiment"},
-                        sort_keys=True,
-                    )
+                    key = json.dumps(_model_identity(exp.training(ds, cell.id, seed)))
                     job = (exp.name, ds, cell.id, seed)
                     owners[job] = first.setdefault(key, job)
     return owners
@@ -390,6 +450,7 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
     jobs: list[Job] = []
     datasets: dict[str, None] = {}
     for exp in experiments:
+        jobs.append(Job("spec", {"experiment": exp.name}))
         for ds in exp.datasets:
             datasets.setdefault(ds)
             for cell in exp.cells:
@@ -403,41 +464,50 @@ def plan(experiments: Iterable[Experiment]) -> list[Job]:
                     for protocol in exp.protocols:
                         wc = dict(experiment=exp.name, dataset=ds, group=group, seed=str(seed))
                         jobs.append(Job("evaluate", {**wc, "protocol": protocol}))
-            jobs.append(Job("performance", {"experiment": exp.name, "dataset": ds}))
-            if exp.spec["performance"]["ig"]:
-                jobs.append(Job("ig", {"experiment": exp.name, "dataset": ds}))
+            kinds = ["performance", "ig"] if exp.spec["performance"]["ig"] else ["performance"]
+            for kind in kinds:
+                jobs.append(Job("assess", {"experiment": exp.name, "dataset": ds, "kind": kind}))
         jobs.append(Job(f"aggregate_{exp.name}", {}))
     jobs[:0] = [Job("data", {"dataset": ds}) for ds in datasets]
     return jobs
 
 
-def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str, Experiment]]:
-    """The validated workflow config and its experiments, from the repository ``root``.
+def load_config(config: Mapping[str, Any], root: str | Path) -> dict:
+    """The validated workflow config as Snakemake builds it, for callers without Snakemake.
 
     ``config`` goes over ``config/config.yaml``; a scale whose section is missing is read
-    from ``config/<scale>.yaml`` (values given on the command line win). Experiments are
-    ``config['experiments']``, else the scale's list, each with the scale's overrides.
+    from ``config/<scale>.yaml`` (values given here win). Schema defaults are filled in.
     """
     root = Path(root)
-    schemas = root / "workflow" / "schemas"
-    where = "config (config/config.yaml and --config)"
     config = deep_merge(load_yaml(root / "config" / "config.yaml") or {}, config)
     scale = config.get("scale", "paper")
     if isinstance(scale, str) and scale not in config:
         scale_file = root / "config" / f"{scale}.yaml"
         if scale_file.is_file():
             config = deep_merge(load_yaml(scale_file), config)
-    conf = validate(config, load_yaml(schemas / "config.schema.yaml"), where)
+    schema = load_yaml(root / "workflow" / "schemas" / "config.schema.yaml")
+    return validate(config, schema, "config (config/config.yaml and --config)")
+
+
+def experiments(conf: Mapping[str, Any], root: str | Path) -> dict[str, Experiment]:
+    """The experiments a validated workflow config selects, each with its scale's overrides:
+    ``conf['experiments']``, else the scale's list."""
+    root = Path(root)
     section = conf.get(conf["scale"]) or {"experiments": [], "overrides": {}}
     names = conf["experiments"] if conf["experiments"] is not None else section["experiments"]
     if not names:
-        raise ConfigError(f"{where}: key 'experiments': no experiment selected")
-    schema = load_yaml(schemas / "experiment.schema.yaml")
-    experiments = {
+        raise ConfigError("config: key 'experiments': no experiment selected")
+    schema = load_yaml(root / "workflow" / "schemas" / "experiment.schema.yaml")
+    return {
         name: load_experiment(name, root / "config", schema, section["overrides"].get(name, {}))
         for name in names
     }
-    return conf, experiments
+
+
+def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str, Experiment]]:
+    """:func:`load_config` and its :func:`experiments`, from the repository ``root``."""
+    conf = load_config(config, root)
+    return conf, experiments(conf, root)
 
 
 def check_raw_files(datasets: Iterable[str], mirror: str | Path | None = None) -> None:

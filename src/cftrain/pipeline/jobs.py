@@ -1,8 +1,9 @@
 """The workflow's stages as library calls: one function per kind of job, files in and out.
 
-Each function takes the job's resolved specification (a dict that :mod:`cftrain.pipeline.config`
-builds from the experiment) and paths; ``cftrain <stage>`` is a thin wrapper around it, so
-a job can be run by hand without Snakemake. Every file is written atomically.
+Each function takes the job's part of its experiment's spec (a dict that
+:class:`cftrain.pipeline.config.Experiment` gives for the job) and paths;
+``cftrain <stage>`` is a thin wrapper around it, so a job can be run by hand without
+Snakemake. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from cftrain.evaluation import (
     robustness_curves,
     write_parquet,
 )
-from cftrain.experiment import resolve_device, train_cell
+from cftrain.experiment import cell_config, resolve_device, train_cell
 from cftrain.training_config import TrainingConfig
 
 MODEL_FILE = "model.pt"
@@ -76,12 +77,26 @@ def _checkpoint_dir(out: Path, config: TrainingConfig) -> Path:
     return out / f"checkpoint-{digest}"
 
 
+def training_config(spec: Mapping[str, Any]) -> TrainingConfig:
+    """The cell's training config from its recipe in the experiment spec."""
+    return cell_config(
+        spec["dataset"],
+        objective=spec["objective"],
+        base=spec["base"],
+        mutability=spec["mutability"],
+        seed=spec["seed"],
+        final_options=spec["final_options"],
+        overrides=spec["overrides"],
+    )
+
+
 def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") -> str:
     """Train one cell (``spec``: :meth:`cftrain.pipeline.config.Experiment.training`) into
-    ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, device used,
-    summary). A killed job resumes from its per-epoch checkpoint. Returns the summary line."""
+    ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, the
+    resolved config, device used, summary). A killed job resumes from its per-epoch
+    checkpoint. Returns the summary line."""
     out = Path(out)
-    config = TrainingConfig.from_dict(dict(spec["config"]))
+    config = training_config(spec)
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
     checkpoint = _checkpoint_dir(out, config)
@@ -108,7 +123,13 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
     with atomic_path(out / MODEL_FILE) as tmp:
         torch.save(state, tmp)
     write_csv(result.log, out / LOG_FILE)
-    params = {**spec, "device": str(used), "threads": torch.get_num_threads(), "summary": summary}
+    params = {
+        **spec,
+        "config": config.to_dict(),
+        "device": str(used),
+        "threads": torch.get_num_threads(),
+        "summary": summary,
+    }
     params["torch"] = torch.__version__
     write_json(params, out / PARAMS_FILE)
     shutil.rmtree(checkpoint, ignore_errors=True)

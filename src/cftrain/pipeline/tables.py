@@ -25,6 +25,7 @@ from cftrain.evaluation import (
     validity_table,
 )
 from cftrain.evaluation.aggregation import CE_METRICS
+from cftrain.pipeline.config import TABLE_INPUTS
 
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
@@ -156,19 +157,20 @@ def ig_kind(rounds: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-#: table name → (input kind, builder); input kinds: evaluations, performance, ig
-TABLES: dict[str, tuple[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]]] = {
-    "main": ("evaluations", main_table),
-    "costs_unconstrained": ("evaluations", costs_table),
-    "absolute": ("evaluations", absolute_table),
-    "validity": ("evaluations", validity_kind),
-    "ablation": ("evaluations", ablation_kind),
-    "initial_grid": ("evaluations", initial_grid_table),
-    "grid": ("evaluations", grid_table),
-    "robustness": ("performance", robustness_kind),
-    "accuracy": ("performance", accuracy_kind),
-    "ig": ("ig", ig_kind),
+_BUILDERS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]] = {
+    "main": main_table,
+    "costs_unconstrained": costs_table,
+    "absolute": absolute_table,
+    "validity": validity_kind,
+    "ablation": ablation_kind,
+    "initial_grid": initial_grid_table,
+    "grid": grid_table,
+    "robustness": robustness_kind,
+    "accuracy": accuracy_kind,
+    "ig": ig_kind,
 }
+#: table name → (input kind, builder); the input kinds are the DAG's (``TABLE_INPUTS``)
+TABLES = {name: (TABLE_INPUTS[name], build) for name, build in _BUILDERS.items()}
 
 
 def aggregate(

@@ -19,23 +19,6 @@ from cftrain.pipeline.reporting.macros import collect_macros, write_macros
 from cftrain.pipeline.reporting.names import macro_name
 from cftrain.pipeline.reporting.provenance import write_provenance
 
-GENERATED = (
-    "macros.tex",
-    "main_table.tex",
-    "costs_unconstrained_table.tex",
-    "validity_table.tex",
-    "ig_table.tex",
-    "comparison_table.tex",
-    "disagreements_table.tex",
-    "variants_table.tex",
-    "wall_times_table.tex",
-    "wall_times_by_dataset_table.tex",
-    "reported_compute_table.tex",
-    "final_hyperparameters_table.tex",
-    "defaults_table.tex",
-    "config_table.tex",
-)
-required_inputs = tables.required_inputs  # the aggregated CSVs the report rule reads
 NOT_RUN = "\\emph{Not run in this configuration.}\n"
 
 
