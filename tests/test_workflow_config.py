@@ -241,7 +241,7 @@ def test_a_spec_file_gives_its_jobs_what_the_dag_planned(tmp_path):
             for protocol in exp.protocols:
                 assert back.evaluation(ds, group, protocol) == exp.evaluation(ds, group, protocol)
     (tmp_path / "bad.json").write_text("[1, 2]")
-    with pytest.raises(cfg.ConfigError, match="bad.json: not an experiment spec file"):
+    with pytest.raises(cfg.ConfigError, match=r"bad\.json: not an experiment spec file"):
         cfg.read_spec(tmp_path / "bad.json")
 
 
