@@ -109,7 +109,7 @@ class Constraints:
         Mutability then wins over the domain: an immutable feature keeps its value, an
         increase-only one never ends below it, a decrease-only one never above it, even
         where ``before`` lies outside the domain (the reference's clamp would move them;
-        a documented deviation, README).
+        a documented deviation, deviations §12.1).
         """
         if self.lower is None:
             return x

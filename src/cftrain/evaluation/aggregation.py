@@ -62,7 +62,7 @@ def reduction_table(
     are dropped and counted in ``n_dropped_runs`` (SPEC §11.3). A run whose BL mean is 0 (e.g.
     MMD² clamped to 0 in every group) has a finite δ_r and stays in the interval and the means;
     only its ratio is undefined, so it is left out of ``value``/``std`` and counted in
-    ``n_undefined_ratios`` (a deviation from the reference, README). With ``average``, an
+    ``n_undefined_ratios`` (a deviation from the reference, deviations §12.2). With ``average``, an
     ``Avg.`` row per metric holds the plain mean of the values.
     """
     validation.check("reduction_table", "level", level, validation.Level)
