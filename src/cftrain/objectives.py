@@ -70,8 +70,7 @@ def needs_counterfactuals(objective: str) -> bool:
 
 
 def energy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``E(x, y) = −M(x)[y]`` per row: logits ``(..., N, K)``, target ``(..., N)`` → ``(..., N)``.
-    """
+    """``E(x, y) = −M(x)[y]`` per row: logits ``(..., N, K)``, target → ``(..., N)``."""
     return -logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)
 
 
