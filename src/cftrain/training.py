@@ -279,6 +279,8 @@ def train_cells(
             accuracies = _accuracies(stacked, x, y), _accuracies(stacked, x_val, y_val)
         seconds = time.perf_counter() - start
         for k in batch.active.nonzero().flatten().tolist():
+            if k in failed:
+                continue
             row = _log_row(epoch, means[k], n_skipped[k], accuracies, k, sweep, seconds)
             batch.logs[k].append(row)
             _warn(cells[k], len(cells), row, batch.logs[k], warned, k)
@@ -287,9 +289,10 @@ def train_cells(
         batch.epoch = epoch
         if batch.active.any():
             done = [r[-1] for r, on in zip(batch.logs, batch.active.tolist(), strict=True) if on]
+            mature = [r["percent_mature"] for r in done if not math.isnan(r["percent_mature"])]
             bar.set_postfix(
                 acc=f"{np.mean([r['accuracy'] for r in done]):.3f}",
-                mature=f"{np.nanmean([r['percent_mature'] for r in done] + [math.nan]):.0f}%",
+                mature=f"{np.mean(mature):.0f}%" if mature else "n/a",
             )
             if checkpoint is not None:
                 batch.save(checkpoint, identity)
