@@ -39,6 +39,10 @@ class CellSettings:
     step_size: torch.Tensor
     ae_epsilon: torch.Tensor
 
+    def cells(self, index: torch.Tensor) -> CellSettings:
+        """The settings of the cells at ``index`` only."""
+        return CellSettings(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
+
     @classmethod
     def of(
         cls,
@@ -73,11 +77,28 @@ def stack_generators(generators: Sequence[Generator], like: torch.Tensor) -> Gen
     values = {}
     for field in dataclasses.fields(first):
         own = [getattr(g, field.name) for g in generators]
-        if isinstance(own[0], float):
+        if _weight(field):
             values[field.name] = torch.tensor(own, dtype=like.dtype, device=like.device)[:, None]
         elif any(v is not own[0] for v in own[1:]):
             raise ValueError(f"cells of one batch must share their generators' {field.name}")
     return dataclasses.replace(first, **values)
+
+
+def _weight(field: dataclasses.Field) -> bool:
+    """A generator's per-cell weight: a field declared ``float``."""
+    return field.type in (float, "float")
+
+
+def _cells_of(generator: Generator, cells: torch.Tensor) -> Generator:
+    """The stacked ``generator`` of the cells at ``cells`` (indices) only."""
+    if not dataclasses.is_dataclass(generator):
+        return generator
+    weights = {
+        f.name: getattr(generator, f.name)[cells]
+        for f in dataclasses.fields(generator)
+        if _weight(f)
+    }
+    return dataclasses.replace(generator, **weights)
 
 
 def search_cells(
@@ -130,7 +151,8 @@ def search_cells(
     nascent_w = _within(xw.clone(), current, xw, settings.ae_epsilon)
     nascent = nascent_w[:, :n].clone()
     n_nonfinite = torch.zeros(n_cells, dtype=torch.long, device=device)
-    offset = torch.arange(n_cells, device=device)[:, None] * n
+    cells = torch.arange(n_cells, device=device)  # the working cells: those with live rows
+    offset = cells[:, None] * n
     last = int(settings.max_iter.max())
 
     # Iteration k checks convergence of the live rows, then steps them: one forward pass
@@ -161,6 +183,17 @@ def search_cells(
         (grad,) = torch.autograd.grad(loss.masked_fill(~live, 0.0).sum(), s)
         if some_stop:  # compact: live rows first, in order; the width of the busiest cell
             counts = live.sum(dim=1)
+            if not bool(counts.all()):  # cells without live rows leave the working set
+                keep = counts.nonzero().flatten()
+                cells, counts, live, rows, grad = (
+                    t[keep] for t in (cells, counts, live, rows, grad)
+                )
+                w_state, w_current, w_x, w_target, w_iter, w_nascent = (
+                    t[keep] for t in (w_state, w_current, w_x, w_target, w_iter, w_nascent)
+                )
+                rngs = [rngs[k] for k in keep.tolist()]
+                model, generator = model.subset(keep), _cells_of(generator, keep)
+                settings, offset = settings.cells(keep), cells[:, None] * n
             n_live = counts.tolist()
             order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)
             order = order[:, : model.rows(max(n_live))]
@@ -173,7 +206,7 @@ def search_cells(
         delta = -settings.step_size * grad
         if not bool(torch.isfinite(delta.sum())):  # one reduction; NaN and ±inf propagate
             nonfinite = ~torch.isfinite(delta)
-            n_nonfinite += (nonfinite & live.unsqueeze(-1)).sum(dim=(1, 2))
+            n_nonfinite.index_add_(0, cells, (nonfinite & live.unsqueeze(-1)).sum(dim=(1, 2)))
             delta = delta.masked_fill(nonfinite, 0.0)
         with torch.no_grad():
             if generator.latent:
