@@ -15,7 +15,7 @@ import torch
 from cftrain import objectives, validation
 from cftrain.categorical import OFF, Categorical
 from cftrain.generators import REVISE, ECCo, Generator, Generic, Omniscient
-from cftrain.vae import fit_vae
+from cftrain.vae import VAE, fit_vae
 
 GENERATORS = ("ecco", "generic", "revise", "omniscient")
 
@@ -166,11 +166,13 @@ def final_config(
     )
 
 
-def make_generator(config: TrainingConfig, x_train: torch.Tensor) -> Generator:
+def make_generator(
+    config: TrainingConfig, x_train: torch.Tensor, vae: VAE | None = None
+) -> Generator:
     """The training-time generator named by ``config`` (SPEC §2.2–2.6).
 
-    Omniscient draws from the training features ``x_train: (N, D)``; REVISE gets a
-    VAE fitted on them with seed 0, one per dataset as the reference (SPEC §2.4).
+    Omniscient draws from the training features ``x_train: (N, D)``; REVISE gets ``vae``,
+    or else a VAE fitted on them with seed 0, one per dataset as the reference (SPEC §2.4).
     """
     if config.generator == "ecco":
         return ECCo(lambda_cost=config.lambda_cost, lambda_energy=config.lambda_energy)
@@ -178,5 +180,6 @@ def make_generator(config: TrainingConfig, x_train: torch.Tensor) -> Generator:
         return Generic(lambda_cost=config.lambda_cost)
     if config.generator == "omniscient":
         return Omniscient(pool=x_train)
-    vae, _ = fit_vae(x_train, seed=0)
+    if vae is None:
+        vae, _ = fit_vae(x_train, seed=0)
     return REVISE(vae=vae, lambda_cost=config.lambda_cost)
