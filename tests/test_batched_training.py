@@ -14,7 +14,7 @@ from torch import nn
 from cftrain.batch_plan import plan_batches
 from cftrain.batch_search import CellSettings, stack_generators
 from cftrain.constraints import Constraints
-from cftrain.data import Dataset
+from cftrain.data import Dataset, from_arrays
 from cftrain.generators import ECCo, Generic, Omniscient
 from cftrain.models import build
 from cftrain.stacking import StackedMLP, stack_models
@@ -90,7 +90,7 @@ def _categorical_data() -> Dataset:
             np.eye(3)[level],
         ]
     ).astype(np.float32)
-    return Dataset.from_arrays(
+    return from_arrays(
         x[:250],
         y[:250],
         x[250:],
