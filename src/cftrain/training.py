@@ -119,9 +119,17 @@ def counterfactual_training(
         raise TypeError(f"config is a {type(config).__name__}; expected a TrainingConfig")
     device, dtype = validation.model_device_dtype(model, "counterfactual_training: model")
     owner = "counterfactual_training"
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            f"{owner}: the model ({type(model).__name__}) has no trainable parameters; "
+            "expected a classifier with weights to train"
+        )
     validation.check(owner, "stop_after_epoch", stop_after_epoch, validation.Count | None)
     validation.check(owner, "restart", restart, validation.Flag)
     x, y, x_val, y_val, constraints = _training_data(data, config, constraints, device, dtype)
+    validation.finite(owner, "x_train", x)
+    if x_val is not None:
+        validation.finite(owner, "x_val", x_val)
     with eval_mode(model):
         n_classes = validation.n_outputs(owner, model, x)
     validation.labels(owner, "y_train", y, x.shape[0], n_classes, device)
@@ -143,9 +151,10 @@ def counterfactual_training(
     )
 
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
-    identity = checkpoints.data_identity(
-        data.name if isinstance(data, Dataset) else "arrays", (x, y, x_val, y_val), constraints
-    )
+    identity = None
+    if checkpoint is not None:
+        name = data.name if isinstance(data, Dataset) else "arrays"
+        identity = checkpoints.data_identity(name, (x, y, x_val, y_val), constraints)
     rows: list[dict] = []
     if checkpoint is not None and checkpoint.exists() and not restart:
         rows = _restore(checkpoint, config, identity, model, optimiser, rng, dropout)
