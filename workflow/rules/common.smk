@@ -23,7 +23,7 @@ EXPERIMENTS = cfg.experiments(config, ROOT)
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
 # (cftrain.vae reads this variable)
 os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath("results/cache/vae"))
-# restart=true: training jobs start over instead of resuming a checkpoint (`cftrain train
+# restart=True: training jobs start over instead of resuming a checkpoint (`cftrain train
 # --restart` reads this variable); an environment variable, not a param, so switching it
 # does not mark every finished model as outdated
 if config["restart"]:

@@ -51,7 +51,7 @@ its key's short name ({", ".join(f"{k} → {v}" for k, v in ID_PREFIX.items() if
 and generator by value alone), e.g. full, vanilla, full_ecco_cost0.001_egy5_T20; an unknown
 cell or dataset is refused, naming the experiment's. Writes model.pt, log.csv and
 params.json into --out (a folder). A killed job resumes from its checkpoint in --out;
---restart (or CFTRAIN_RESTART=1, the workflow's `--config restart=true`) starts it over.
+--restart (or CFTRAIN_RESTART=1, the workflow's `--config restart=True`) starts it over.
 """
 
 
@@ -142,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> str:
     except CheckpointError as err:
         hint = (
             "delete it, or start the cell over with `cftrain train ... --restart` (the "
-            "workflow: `--config restart=true`)"
+            "workflow: `--config restart=True`)"
         )
         raise UsageError(str(err).replace(RESTART_HINT, hint)) from None
     except CLEAR_ERRORS:
