@@ -179,8 +179,8 @@ HELP = {
     "train": (["train", "--help"], ["lambda_energy → egy", "full_ecco_cost0.001_egy5_T20",
                                      "--restart", "model.pt, log.csv"]),
     "data": (["data", "--help"], ["one of: lin_sep, circles, moons", "mnist"]),
-    "aggregate": (["aggregate", "--help"], ["main,costs_unconstrained", "treatment (default",
-                                             "grid_keys"]),
+    "aggregate": (["aggregate", "--help"], ["one or more of: main, costs_unconstrained",
+                                             "treatment (default", "grid_keys"]),
     "version": (["--version"], ["cftrain 0.1.0"]),
 }  # fmt: skip
 

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable
 from importlib.metadata import version
@@ -43,16 +44,25 @@ starts), and pick their part by coordinates, e.g.
 without one fails with a clear message. `cftrain <stage> --help` describes a stage.
 """
 
-TRAIN_EPILOG = f"""\
---spec is an experiment as the workflow resolved it (the keys of config/experiments/*.yaml,
-workflow/schemas/experiment.schema.yaml); --dataset, --cell and --seed pick one of its
-training jobs. A cell id joins the cell's training-grid values in grid order, each after
-its key's short name ({", ".join(f"{k} → {v}" for k, v in ID_PREFIX.items() if v)}; objective
-and generator by value alone), e.g. full, vanilla, full_ecco_cost0.001_egy5_T20; an unknown
-cell or dataset is refused, naming the experiment's. Writes model.pt, log.csv and
-params.json into --out (a folder). A killed job resumes from its checkpoint in --out;
---restart (or CFTRAIN_RESTART=1, the workflow's `--config restart=True`) starts it over.
-"""
+_PREFIXES = ", ".join(f"{k} → {v}" for k, v in ID_PREFIX.items() if v)
+TRAIN_EPILOG = (
+    textwrap.fill(
+        "--spec is an experiment as the workflow resolved it (the keys of "
+        "config/experiments/*.yaml, workflow/schemas/experiment.schema.yaml); --dataset, --cell "
+        "and --seed pick one of its training jobs. A cell id joins the cell's training-grid "
+        f"values in grid order, each after its key's short name ({_PREFIXES}; objective and "
+        "generator by value alone), e.g. full, vanilla, full_ecco_cost0.001_egy5_T20; an unknown "
+        "cell or dataset is refused, naming the experiment's.",
+        90,
+    )
+    + "\n\n"
+    + textwrap.fill(
+        "Writes model.pt, log.csv and params.json into --out (a folder). A killed job resumes "
+        "from its checkpoint in --out; --restart (or CFTRAIN_RESTART=1, which the workflow's "
+        "`--config restart=True` sets) starts it over.",
+        90,
+    )
+)
 
 
 class UsageError(ValueError):
@@ -274,7 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, type=Path, help="CSV file")
 
     p = add("aggregate", cmd_aggregate, "tables of one experiment (SPEC §5.3, §6)", False)
-    p.add_argument("--tables", nargs="+", required=True, choices=list(TABLE_INPUTS))
+    p.add_argument(
+        "--tables",
+        nargs="+",
+        required=True,
+        choices=list(TABLE_INPUTS),
+        metavar="TABLE",
+        help=f"one or more of: {', '.join(TABLE_INPUTS)}",
+    )
     p.add_argument("--evaluations", nargs="*", default=[], help="evaluation parquet files")
     p.add_argument("--performance", nargs="*", default=[], help="performance.csv files")
     p.add_argument("--ig", nargs="*", default=[], help="ig.csv files")
