@@ -157,6 +157,8 @@ def validate(instance: Any, schema: Mapping, where: str) -> Any:
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
         hint = f"; allowed values: {allowed}" if allowed else ""
+        if error.validator == "minProperties" and "description" in error.schema:
+            hint = f" ({error.schema['description']})"
         raise ConfigError(f"{where}: key {key!r}: {error.message}{hint}")
     return instance
 
