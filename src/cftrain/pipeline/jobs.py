@@ -163,7 +163,11 @@ def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) ->
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several kinds for a short or foreign file
-        raise JobInputError(f"{path}: not a readable model file ({err}); {retrain}") from None
+        size = path.stat().st_size if path.is_file() else 0
+        detail = str(err).split(". ")[0] or type(err).__name__
+        raise JobInputError(
+            f"{path}: not a readable model file ({size} bytes; {detail}); {retrain}"
+        ) from None
     try:
         net.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
