@@ -216,9 +216,18 @@ def train_cells(
     for m in models[1:]:
         if validation.model_device_dtype(m, f"{owner}: model") != (device, dtype):
             raise ValueError("cells of one batch need models on one device with one dtype")
+    for m in models:
+        if not any(p.requires_grad for p in m.parameters()):
+            raise ValueError(
+                f"{owner}: the model ({type(m).__name__}) has no trainable parameters; "
+                "expected a classifier with weights to train"
+            )
     validation.check(owner, "stop_after_epoch", stop_after_epoch, validation.Count | None)
     validation.check(owner, "restart", restart, validation.Flag)
     x, y, x_val, y_val, constraints = _training_data(data, config, constraints, device, dtype)
+    validation.finite(owner, "x_train", x)
+    if x_val is not None:
+        validation.finite(owner, "x_val", x_val)
     with eval_mode(*models):
         n_classes = validation.n_outputs(owner, models[0], x)
     validation.labels(owner, "y_train", y, x.shape[0], n_classes, device)
@@ -241,9 +250,10 @@ def train_cells(
     }
 
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
-    identity = checkpoints.data_identity(
-        data.name if isinstance(data, Dataset) else "arrays", (x, y, x_val, y_val), constraints
-    )
+    identity: dict[str, str] = {}  # computed only for a checkpoint (bf16 data cannot be hashed)
+    if checkpoint is not None:
+        name = data.name if isinstance(data, Dataset) else "arrays"
+        identity = checkpoints.data_identity(name, (x, y, x_val, y_val), constraints)
     batch = _Batch(cells, stacked, optimiser, rngs, dropouts)
     if checkpoint is not None and checkpoint.exists() and not restart:
         batch.restore(checkpoint, identity)

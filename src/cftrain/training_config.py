@@ -70,6 +70,14 @@ class TrainingConfig:
         )
         for name, value in values.items():  # ints given for floats are stored as floats
             object.__setattr__(self, name, value)
+        if objectives.needs_counterfactuals(self.objective) and self.burnin_epochs >= self.nepochs:
+            raise ValueError(
+                f"TrainingConfig: burnin={self.burnin:g} with nepochs={self.nepochs} leaves no "
+                f"epoch after burn-in (round({self.burnin:g} · {self.nepochs}) = "
+                f"{self.burnin_epochs}), so objective {self.objective!r} would never search a "
+                "counterfactual and train as the baseline; expected burnin · nepochs to round "
+                f"below nepochs (burnin < {(self.nepochs - 0.5) / self.nepochs:g} here)"
+            )
 
     @property
     def lambdas(self) -> dict[str, float]:

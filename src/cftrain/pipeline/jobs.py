@@ -90,11 +90,13 @@ def training_config(spec: Mapping[str, Any]) -> TrainingConfig:
     )
 
 
-def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") -> str:
+def train_job(
+    spec: Mapping[str, Any], out: str | Path, device: str = "auto", restart: bool = False
+) -> str:
     """Train one cell (``spec``: :meth:`cftrain.pipeline.config.Experiment.training`) into
     ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, the
     resolved config, device used, summary). A killed job resumes from its per-epoch
-    checkpoint. Returns the summary line."""
+    checkpoint, unless ``restart``. Returns the summary line."""
     out = Path(out)
     config = training_config(spec)
     used = resolve_device(device)
@@ -109,6 +111,7 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
         device=used,
         checkpoint_dir=checkpoint,
         quiet=not sys.stderr.isatty(),
+        restart=restart,
     )
     seconds = time.perf_counter() - start
     last = result.log.iloc[-1]
@@ -143,22 +146,56 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
     )
 
 
+class JobInputError(ValueError):
+    """A job's input file is missing, unreadable or does not fit the job; names the file."""
+
+
 def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) -> nn.Module:
-    """The trained model in ``model_dir`` (``params.json`` says how to build it)."""
+    """The trained model in ``model_dir`` (``params.json`` says how to build it); a missing,
+    truncated or foreign file is a :class:`JobInputError` naming it."""
     model_dir = Path(model_dir)
-    params = json.loads((model_dir / PARAMS_FILE).read_text())
+    params = _read_params(model_dir)
     net = models.build(
         params["model"], ds.n_features, ds.n_classes, **(params.get("model_options") or {})
     )
-    state = torch.load(model_dir / MODEL_FILE, map_location="cpu", weights_only=True)
-    net.load_state_dict(state)
+    path = model_dir / MODEL_FILE
+    retrain = "train the cell again (delete its folder and rerun the workflow)"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several kinds for a short or foreign file
+        size = path.stat().st_size if path.is_file() else 0
+        detail = str(err).split(". ")[0] or type(err).__name__
+        raise JobInputError(
+            f"{path}: not a readable model file ({size} bytes; {detail}); {retrain}"
+        ) from None
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise JobInputError(
+            f"{path}: its weights do not fit a {params['model']} model for {ds.name} "
+            f"({ds.n_features} features, {ds.n_classes} classes): {err}; {retrain}"
+        ) from None
     return net.to(device).eval()
+
+
+def _read_params(model_dir: Path) -> dict[str, Any]:
+    """``params.json`` of a trained cell, or a :class:`JobInputError` naming it."""
+    path = Path(model_dir) / PARAMS_FILE
+    try:
+        params = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        params = err
+    if not isinstance(params, dict) or not {"model", "config", "seed", "cell"} <= set(params):
+        raise JobInputError(
+            f"{path}: not the params.json of a trained cell ({params!r:.200}); expected the "
+            "folder `cftrain train --out` wrote"
+        )
+    return params
 
 
 def _train_columns(model_dir: Path) -> dict[str, Any]:
     """The cell's resolved training parameters as ``train_<name>`` columns."""
-    params = json.loads((Path(model_dir) / PARAMS_FILE).read_text())
-    return {f"train_{k}": v for k, v in params["config"].items()}
+    return {f"train_{k}": v for k, v in _read_params(model_dir)["config"].items()}
 
 
 def evaluate_job(
@@ -285,7 +322,7 @@ def _models_by_seed(
     """seed → {cell id → model} from folders ``.../<cell>/seed<k>``."""
     out: dict[int, dict[str, nn.Module]] = {}
     for path in map(Path, model_dirs):
-        params = json.loads((path / PARAMS_FILE).read_text())
+        params = _read_params(path)
         out.setdefault(int(params["seed"]), {})[params["cell"]] = load_model(path, ds, device)
     return out
 
