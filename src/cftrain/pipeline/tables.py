@@ -26,13 +26,12 @@ from cftrain.evaluation import (
 )
 from cftrain.evaluation.aggregation import CE_METRICS
 from cftrain.pipeline.config import COMPARED_CELLS, TABLE_INPUTS, TABLE_OPTIONS
+from cftrain.pipeline.reporting.names import METRIC_LABELS, MODEL_LABELS
 
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
-METRIC_LABELS = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
 LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
 MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
-MODEL_LABELS = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 
 
 def read_evaluations(paths: Sequence[str | Path]) -> pd.DataFrame:
