@@ -8,7 +8,7 @@ export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspa
 # the workflow's rules call the `cftrain` command of this environment
 SNAKEMAKE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake
 
-.PHONY: setup paper smoke demo test test-slurm lint bench
+.PHONY: setup paper smoke demo test test-unit test-integration test-slurm lint bench
 
 $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,12 +29,21 @@ smoke: setup
 demo: setup
 	$(BIN)/python -m cftrain.demo
 
-# The default suite runs first: installing the Slurm packages slows every snakemake call by
-# ~10 s whenever no slurmctld answers (tests/cluster/slurm.sh down removes the config for that).
+# Three tiers (README): unit, integration (workflow, paper, real data), then Slurm. The Slurm
+# tier runs last: installing the Slurm packages slows every snakemake call by ~10 s whenever
+# no slurmctld answers (tests/cluster/slurm.sh down removes the config for that). A tier that
+# collects no test fails (pytest's exit status 5).
+PYTEST := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadgroup
+
 test: setup
 	$(BIN)/ruff check .
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadgroup
-	$(MAKE) test-slurm
+	$(MAKE) test-unit test-integration test-slurm
+
+test-unit: setup
+	$(PYTEST) -m "not integration and not slow and not slurm"
+
+test-integration: setup
+	$(PYTEST) -m "integration and not slow and not slurm"
 
 # The Slurm tests on a real one-node cluster, brought up here and down again even on failure.
 test-slurm: setup

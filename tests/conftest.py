@@ -104,3 +104,24 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
         str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
     }
     return {"a": {str(a)}, "b": {str(b)}, "before": before, "trained": trained}
+
+
+#: the integration tier: whole workflow runs (smoke, paper and LaTeX build, Snakemake on bad
+#: input), real raw-data builds, the README's examples and the statistical reproduction
+#: checks; everything else is the unit tier (``make test-unit``)
+INTEGRATION_FILES = frozenset(
+    {
+        "test_workflow.py",
+        "test_paper_workflow.py",
+        "test_bad_input_workflow.py",
+        "test_data_real.py",
+        "test_readme.py",
+        "test_reproduction_synthetic.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in INTEGRATION_FILES:
+            item.add_marker(pytest.mark.integration)
