@@ -40,3 +40,4 @@ rule all:
         FIGURE_TARGETS,
         PAPER_TARGETS,
         VERIFY_TARGETS,
+        [] if FROM_RECORD else REFUSED,

@@ -242,8 +242,9 @@ def test_a_smoke_run_writes_only_under_its_root_and_the_paper_reuses_none_of_it(
 @SMOKE_GROUP
 def test_damaged_model_and_evaluation_are_refused_named_and_remade(smoke_runs, tmp_path):
     """Four flipped bytes in a model and in an evaluation table: their consumers refuse them,
-    naming the file, and move them aside; the next run remakes exactly those and every table
-    comes out as before."""
+    naming the file, and move them aside; the next run remakes them (the workflow makes every
+    file with a `.refused` twin a target) and everything after them, and every table comes out
+    as before."""
     work = tmp_path / "work"
     shutil.copytree(smoke_runs["a"], work, symlinks=True)
     _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
@@ -258,8 +259,9 @@ def test_damaged_model_and_evaluation_are_refused_named_and_remade(smoke_runs, t
     expected_tables = tables(work)
     flip_bytes(model)
     flip_in_column(evaluation, "ip")
-    env = run_env(PYTHONPATH=str(work / "src"))
-    failed = snakemake(work, "--cores", "2", *SMOKE, "--keep-going", env=env, repo=work)
+    a = smoke_runs["a"]  # the clone's workflow, as its Snakemake metadata records it
+    env = run_env(PYTHONPATH=str(a / "src"))
+    failed = snakemake(work, "--cores", "2", *SMOKE, "--keep-going", env=env, repo=a)
     assert failed.returncode != 0
     logs = "\n".join(p.read_text() for p in (work / SMOKE_ROOT / "logs").rglob("*.log"))
     for path in before:
@@ -267,8 +269,9 @@ def test_damaged_model_and_evaluation_are_refused_named_and_remade(smoke_runs, t
         assert f"refused {name}" in logs, failed.stderr[-3000:]
         assert not path.exists() and path.with_name(path.name + ".refused").is_file()
     assert "the file changed after it was written" in logs  # the model's digest
-    rerun = snakemake(work, "--cores", "2", *SMOKE, env=env, repo=work)
+    rerun = snakemake(work, "--cores", "2", *SMOKE, env=env, repo=a)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert not list(work.rglob("*.refused"))  # remade: the markers are gone
     assert model.read_bytes() == before[model]  # retrained, bit for bit
     assert evaluation.read_bytes() == before[evaluation]  # evaluated again, bit for bit
     assert tables(work) == expected_tables

@@ -24,7 +24,7 @@ for exp in EXPERIMENTS.values():
         params:
             tables=exp.tables,
             options=table_options(exp),
-            out=L.path("tables_dir", experiment=exp.name),
+            out=lambda w, output: os.path.dirname(output[0]),
         shell:
             "cftrain aggregate --spec {input.spec} --tables {params.tables}"
             " --evaluations {input.evaluations} --performance {input.performance}"

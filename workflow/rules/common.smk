@@ -3,6 +3,7 @@
 # Every path comes from cftrain.pipeline.paths: a scale's run writes under its own root
 # (results/ for the paper, results/<scale>/ otherwise) and is checked against its record
 # (record/, record/<scale>/), which is committed; results/ never is.
+import glob
 import json
 import os
 
@@ -38,6 +39,24 @@ onstart:
     # here, not at parse time, so `--lint` and dry runs work without the raw files
     if not FROM_RECORD:
         cfg.check_raw_files(DATASETS, config["data_mirror"])
+
+
+# A file that a job refused (digest or identity wrong, cftrain.pipeline.artifacts) was moved to
+# <name>.refused. Its path becomes a target, so this run remakes it and everything after it:
+# Snakemake leaves a missing intermediate file missing while the files made from it are newer.
+REFUSED = [
+    path.removesuffix(paths.REFUSED_SUFFIX)
+    for path in sorted(
+        glob.glob(f"{L.root}/**/*{paths.REFUSED_SUFFIX}", recursive=True)
+    )
+    if os.path.relpath(path, L.root).split(os.sep)[0] in EXPERIMENTS
+]
+
+
+onsuccess:
+    for path in REFUSED:  # remade: the marker has done its work
+        if os.path.exists(path):
+            os.remove(path + paths.REFUSED_SUFFIX)
 
 
 # minutes of one training / evaluation job at the paper's sizes on one core (with margin)

@@ -72,8 +72,10 @@ for name, figures in DRAWN.items():
             mem_mb=8000 if name == "mnist" else 4000,
         params:
             datasets=RUN_DATASETS_JSON,
-            results=L.root,
-            figures_dir=L.path("figures_dir"),
+            results=lambda w, output: os.path.dirname(
+                os.path.dirname(output.figures[0])
+            ),
+            figures_dir=lambda w, output: os.path.dirname(output.figures[0]),
         shell:
             "cftrain report notebook {input.notebook} --datasets-json {params.datasets:q}"
             " --results {params.results} --figures-dir {params.figures_dir}"

@@ -31,7 +31,7 @@ rule report:
         verify=[] if FROM_RECORD else VERIFY_OUTPUTS["json"],
     output:
         generated=[OUT.path("generated", name=n) for n in report_outputs.GENERATED],
-        comparison=multiext(OUT.path("comparison_dir") + "/comparison", ".csv", ".tex"),
+        comparison=[OUT.path("comparison", ext=ext) for ext in ("csv", "tex")],
         provenance=OUT.path("provenance"),
     log:
         OUT.log("report"),
@@ -44,11 +44,11 @@ rule report:
         runtime=10,
         mem_mb=2000,
     params:
-        results=SOURCE.root,
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.wall_times)),
         datasets=RUN_DATASETS_JSON,
         config=APPENDIX_CONFIG,
-        out=OUT.path("generated_dir"),
-        comparison=OUT.path("comparison_dir"),
+        out=lambda w, output: os.path.dirname(output.generated[0]),
+        comparison=lambda w, output: os.path.dirname(output.comparison[0]),
         verify=lambda w, input: f"--verify {input.verify}" if input.verify else "",
     shell:
         "cftrain report build --results {params.results} --datasets-json {params.datasets:q}"

@@ -3,6 +3,7 @@
 # cftrain.pipeline.verify otherwise; a reduction whose star or sign differs is always listed.
 # It reports by default; --config verify=strict fails the run on a difference.
 VERIFY_OUTPUTS = {ext: L.path("verify", ext=ext) for ext in ("csv", "md", "json")}
+VERIFY_OUTPUTS["differences"] = L.path("verify_differences")
 VERIFY_TARGETS = [] if FROM_RECORD else list(VERIFY_OUTPUTS.values())
 
 
@@ -10,9 +11,12 @@ rule verify:
     input:
         tables=VERIFY_TABLES,
         record=[
-            RECORD.root + "/" + os.path.relpath(t, L.root)
-            for t in VERIFY_TABLES
-            if os.path.isfile(RECORD.root + "/" + os.path.relpath(t, L.root))
+            path
+            for path in (
+                os.path.join(RECORD.root, os.path.relpath(t, L.root))
+                for t in VERIFY_TABLES
+            )
+            if os.path.isfile(path)
         ],
     output:
         **VERIFY_OUTPUTS,
@@ -27,10 +31,10 @@ rule verify:
         runtime=10,
         mem_mb=2000,
     params:
-        run=L.root,
-        record=RECORD.root,
+        run=lambda w, output: os.path.dirname(os.path.dirname(output.csv)),
+        record=lambda w: RECORD.root,  # in the repository, not the working directory
         mode=config["verify"],
-        out=L.path("verify_dir"),
+        out=lambda w, output: os.path.dirname(output.csv),
     shell:
         "cftrain verify --run {params.run} --record {params.record} --tables {input.tables}"
         " --mode {params.mode} --out {params.out} > {log} 2>&1"

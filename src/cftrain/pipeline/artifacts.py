@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from cftrain.pipeline import config as cfg
+from cftrain.pipeline.paths import REFUSED_SUFFIX
 
 MODEL_FILE = "model.pt"
 PARAMS_FILE = "params.json"
@@ -44,7 +45,6 @@ EVALUATION_FIELDS = (
     "evaluation_digest",
     "models",
 )
-REFUSED_SUFFIX = ".refused"
 
 
 class RefusedArtifact(ValueError):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 RESULTS = "results"
 RECORD = "record"
+#: a file a job refused is moved to ``<name>.refused`` (:mod:`cftrain.pipeline.artifacts`)
+REFUSED_SUFFIX = ".refused"
 #: the scale whose run writes to ``results/`` itself (and whose record is ``record/``)
 MAIN_SCALE = "paper"
 
@@ -65,6 +67,7 @@ TEMPLATES: dict[str, str] = {
     "provenance": "provenance.json",
     "verify_dir": "verify",
     "verify": "verify/report.{ext}",  # csv | md | json
+    "verify_differences": "verify/differences.csv",
     "vae_cache": "cache/vae",
     "archive_dir": "archive",  # where `cftrain record pack` writes the archive to deposit
 }
