@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import shutil
@@ -123,8 +124,10 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
         "seconds": seconds,
     }
     state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    buffer = io.BytesIO()  # saved from memory, the file's bytes do not depend on its name:
+    torch.save(state, buffer)  # the same weights give the same model.pt (and SHA-256)
     with atomic_path(out / MODEL_FILE) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getvalue())
     write_csv(result.log, out / LOG_FILE)
     params = {
         **spec,
