@@ -8,7 +8,11 @@
 # Experiments are data: config/experiments/*.yaml, validated by workflow/schemas/.
 
 
-configfile: os.path.join(workflow.basedir, "config/config.yaml")
+from cftrain.pipeline import config as cfg
+
+
+# cfg.yaml_file: a YAML syntax error names the file and line (Snakemake's message does not)
+configfile: cfg.yaml_file(os.path.join(workflow.basedir, "config/config.yaml"))
 
 
 include: "workflow/rules/common.smk"

@@ -60,10 +60,13 @@ def _evaluate(workdir: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _refused(args: list[str]) -> str:
+def _refused(args: list[str], capsys) -> str:
+    """What ``cftrain`` says on stderr when it refuses (one line, exit status 2)."""
+    capsys.readouterr()
     with pytest.raises(SystemExit) as refused:
         cli.main(args)
-    return str(refused.value)
+    assert refused.value.code == 2
+    return capsys.readouterr().err
 
 
 def test_a_model_with_flipped_bytes_is_refused_naming_the_file(workdir, single):
@@ -77,25 +80,25 @@ def test_a_model_with_flipped_bytes_is_refused_naming_the_file(workdir, single):
     assert str(folder / artifacts.MODEL_FILE) in str(err.value)
 
 
-def test_evaluate_refuses_a_model_of_another_dataset_seed_or_label(workdir):
+def test_evaluate_refuses_a_model_of_another_dataset_seed_or_label(workdir, capsys):
     full = workdir / "single" / "moons" / "full" / "seed0"
     vanilla = workdir / "single" / "moons" / "vanilla" / "seed0"
     lin_sep = workdir / "single" / "lin_sep" / "full" / "seed0"
     # a lin_sep model given for moons
     message = _refused(_evaluate(workdir, f"--model=full={lin_sep}", f"--model=vanilla={vanilla}",
-                                 "--seed", "0"))  # fmt: skip
+                                 "--seed", "0"), capsys)  # fmt: skip
     assert f"refused {lin_sep / 'model.pt'}" in message and "dataset" in message
     # seed-0 models asked for as seed 3
     message = _refused(_evaluate(workdir, f"--model=full={full}", f"--model=vanilla={vanilla}",
-                                 "--seed", "3"))  # fmt: skip
+                                 "--seed", "3"), capsys)  # fmt: skip
     assert f"refused {full / 'model.pt'}" in message and "seed" in message
     # the vanilla model under the label full
     message = _refused(_evaluate(workdir, f"--model=full={vanilla}", f"--model=vanilla={vanilla}",
-                                 "--seed", "0"))  # fmt: skip
+                                 "--seed", "0"), capsys)  # fmt: skip
     assert f"refused {vanilla / 'model.pt'}" in message and "cell" in message
     # one label twice (the last one would silently win)
     message = _refused(_evaluate(workdir, f"--model=full={full}", f"--model=full={vanilla}",
-                                 f"--model=vanilla={vanilla}", "--seed", "0"))  # fmt: skip
+                                 f"--model=vanilla={vanilla}", "--seed", "0"), capsys)  # fmt: skip
     assert "--model names cells ['full'] more than once" in message
     # a cell of the group left out
     with pytest.raises(ValueError, match=r"lack cells \['vanilla'\]"):
@@ -103,24 +106,25 @@ def test_evaluate_refuses_a_model_of_another_dataset_seed_or_label(workdir):
     assert not (workdir / "eval.parquet").exists()
 
 
-def test_the_workflow_moves_a_refused_model_aside_so_its_job_reruns(workdir):
+def test_the_workflow_moves_a_refused_model_aside_so_its_job_reruns(workdir, capsys):
     full = workdir / "single" / "moons" / "full" / "seed0"
     vanilla = workdir / "single" / "moons" / "vanilla" / "seed0"
     flip_bytes(full / "model.pt")
     args = _evaluate(workdir, f"--model=full={full}", f"--model=vanilla={vanilla}", "--seed", "0")
-    message = _refused([*args, "--quarantine"])
+    message = _refused([*args, "--quarantine"], capsys)
     assert f"moved to {full / 'model.pt.refused'}" in message
     assert not (full / "model.pt").exists() and (full / "model.pt.refused").is_file()
 
 
-def test_performance_refuses_two_models_of_one_cell_and_seed(workdir, single):
+def test_performance_refuses_two_models_of_one_cell_and_seed(workdir, capsys):
     full = workdir / "single" / "moons" / "full" / "seed0"
     args = ["performance", "--spec", str(workdir / "single.json"), "--dataset", "moons",
             "--out", str(workdir / "p.csv"), "--device", "cpu"]  # fmt: skip
     with pytest.raises(ValueError, match="a second model of cell 'full' seed 0"):
         cli.main([*args, "--models", str(full), str(full)])
     lin_sep = workdir / "single" / "lin_sep" / "full" / "seed0"
-    assert f"refused {lin_sep / 'model.pt'}" in _refused([*args, "--models", str(lin_sep)])
+    message = _refused([*args, "--models", str(lin_sep)], capsys)
+    assert f"refused {lin_sep / 'model.pt'}" in message
 
 
 def _evaluation(single: cfg.Experiment, path: Path) -> pd.DataFrame:

@@ -80,13 +80,13 @@ def test_from_arrays_refuses_bad_arguments_naming_them(kwargs, words):
 def test_raw_tensor_training_infers_the_domain(monkeypatch):
     x, y = _arrays()
     seen = []
-    real = training.run_sweep
+    real = training.sweep_cells
 
     def spy(model, xs, *args, **kwargs):
         seen.append(args[4])  # the constraints the sweep searches with
         return real(model, xs, *args, **kwargs)
 
-    monkeypatch.setattr(training, "run_sweep", spy)
+    monkeypatch.setattr(training, "sweep_cells", spy)
     xt = torch.as_tensor(x, dtype=torch.float32)
     cfg = TrainingConfig(nepochs=1, batch_size=100, nce=40)
     counterfactual_training(build("mlp", 5, 3), (xt, torch.as_tensor(y)), cfg, quiet=True)

@@ -89,23 +89,35 @@ class Categorical:
         """Decoded copy of ``x: (N, D)``: each multi-column group one-hot at its maximum (ties
         broken uniformly with ``rng``, drawn only when a tie occurs), each single column
         ``round(clamp(x, 0, 1))``; other columns unchanged."""
+        return self.snap_cells(x[None], [rng], [x.shape[0]])[0]
+
+    def snap_cells(
+        self, x: torch.Tensor, rngs: Sequence[torch.Generator | None], n_live: Sequence[int]
+    ) -> torch.Tensor:
+        """:meth:`snap` of K cells' rows ``x: (K, W, D)``: cell k's ties are drawn from
+        ``rngs[k]`` for its first ``n_live[k]`` rows (the rest is padding), only when one of
+        them has a tie, so its draws are those of a search of that cell alone."""
         self._check(x)
         index, pad, single = (t.to(x.device) for t in self._layout)
         out = x.clone()
         if index.numel():
-            values = x[:, index].masked_fill(pad, float("-inf"))  # (N, G, L)
-            top = values == values.amax(dim=2, keepdim=True)
-            if bool((top.sum(dim=2) > 1).any()):
+            values = x[..., index].masked_fill(pad, float("-inf"))  # (K, W, G, L)
+            top = values == values.amax(dim=-1, keepdim=True)
+            score = top.to(x.dtype)
+            tied = (top.sum(dim=-1) > 1).any(dim=-1)  # (K, W)
+            live = torch.arange(x.shape[1], device=x.device) < torch.tensor(
+                list(n_live), device=x.device
+            ).unsqueeze(1)
+            for k in (tied & live).any(dim=1).nonzero().flatten().tolist():
+                rng, n = rngs[k], n_live[k]
                 where = rng.device if rng is not None else x.device
-                noise = torch.rand(top.shape, generator=rng, device=where).to(x.device)
-                score = torch.where(top, noise, torch.full_like(noise, -1.0))
-            else:
-                score = top.to(x.dtype)
-            hot = torch.nn.functional.one_hot(score.argmax(dim=2), index.shape[1]).to(x.dtype)
+                noise = torch.rand(top[k, :n].shape, generator=rng, device=where).to(x.device)
+                score[k, :n] = torch.where(top[k, :n], noise, torch.full_like(noise, -1.0))
+            hot = torch.nn.functional.one_hot(score.argmax(dim=-1), index.shape[1]).to(x.dtype)
             keep = ~pad
-            out[:, index[keep]] = hot[:, keep]
+            out[..., index[keep]] = hot[..., keep]
         if single.numel():
-            out[:, single] = x[:, single].clamp(0.0, 1.0).round()
+            out[..., single] = x[..., single].clamp(0.0, 1.0).round()
         return out
 
     def decode(
@@ -113,7 +125,17 @@ class Categorical:
     ) -> torch.Tensor:
         """Decoded point of a new search ``state: (N, D)``; frozen mode keeps the group
         columns of the ``previous`` decoded point, so no tie draw can switch a category."""
-        decoded = self.snap(state, rng)
+        return self.decode_cells(state[None], previous[None], [rng], [state.shape[0]])[0]
+
+    def decode_cells(
+        self,
+        state: torch.Tensor,
+        previous: torch.Tensor,
+        rngs: Sequence[torch.Generator | None],
+        n_live: Sequence[int],
+    ) -> torch.Tensor:
+        """:meth:`decode` of K cells' rows ``(K, W, D)`` (draws as :meth:`snap_cells`)."""
+        decoded = self.snap_cells(state, rngs, n_live)
         if self.mode == "frozen":
             return torch.where(self.mask(state), previous, decoded)
         return decoded

@@ -40,6 +40,10 @@ def data_identity(
         if a is None:
             h.update(b"none")
             continue
+        if a.dtype == torch.bfloat16:  # NumPy has no bfloat16: hash its bits
+            h.update(f"bfloat16{tuple(a.shape)}".encode())
+            h.update(a.detach().cpu().contiguous().view(torch.int16).numpy().tobytes())
+            continue
         a = np.ascontiguousarray(a.detach().cpu().numpy())
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from numbers import Integral
 
 import torch
 
@@ -56,7 +57,16 @@ class Constraints:
         lower: torch.Tensor | None = None,
         upper: torch.Tensor | None = None,
     ) -> Constraints:
-        """The paper's protection experiments: listed features immutable, the rest free."""
+        """The paper's protection experiments: listed features immutable, the rest free.
+
+        ``immutable`` holds feature indices in ``0..n_features-1``; one outside (a negative
+        index too, which would silently freeze a feature counted from the end) is an error.
+        """
+        if not all(_is_index(i, n_features) for i in immutable):
+            raise ValueError(
+                f"immutable (protected) feature indices {list(immutable)} are not allowed; "
+                f"expected integers in 0..{n_features - 1} ({n_features} features)"
+            )
         mut = ["both"] * n_features
         for i in immutable:
             mut[i] = "none"
@@ -133,6 +143,10 @@ class Constraints:
             raise ValueError(
                 f"constraints describe {self.n_features} features, tensor has {x.shape[-1]}"
             )
+
+
+def _is_index(i: object, n: int) -> bool:
+    return isinstance(i, Integral) and not isinstance(i, bool) and 0 <= i < n
 
 
 def _where(mask: torch.Tensor) -> list[int]:

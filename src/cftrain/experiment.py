@@ -73,14 +73,16 @@ def train_cell(
     device: torch.device | str = "cpu",
     checkpoint_dir: str | os.PathLike | None = None,
     quiet: bool = True,
+    restart: bool = False,
 ) -> TrainingResult:
     """Build ``model`` for ``data`` (initial weights from ``model_seed``, default ``config.seed``)
-    on ``device`` and train it with ``config``; resumes from ``checkpoint_dir`` if given."""
+    on ``device`` and train it with ``config``; resumes from ``checkpoint_dir`` if given,
+    unless ``restart``."""
     device = resolve_device(device) if isinstance(device, str) else device
     seed = config.seed if model_seed is None else model_seed
     net = models.build(
         model, data.n_features, data.n_classes, seed=seed, **dict(model_options or {})
     )
     return counterfactual_training(
-        net.to(device), data, config, checkpoint_dir=checkpoint_dir, quiet=quiet
+        net.to(device), data, config, checkpoint_dir=checkpoint_dir, quiet=quiet, restart=restart
     )

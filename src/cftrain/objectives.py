@@ -70,23 +70,29 @@ def needs_counterfactuals(objective: str) -> bool:
 
 
 def energy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``E(x, y) = −M(x)[y]`` per row: logits ``(N, K)``, target ``(N,)`` → ``(N,)``."""
-    return -logits.gather(1, target.unsqueeze(1)).squeeze(1)
+    """``E(x, y) = −M(x)[y]`` per row: logits ``(..., N, K)``, target → ``(..., N)``."""
+    return -logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Logit cross-entropy per row: ``(..., N, K)``, ``(..., N)`` → ``(..., N)``."""
+    return F.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none").view(y.shape)
 
 
 def clf(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Logit cross-entropy of the mini-batch, mean over rows: ``(N, K)``, ``(N,)`` → scalar."""
-    return F.cross_entropy(logits, y)
+    """Logit cross-entropy of the mini-batch, mean over rows: ``(..., N, K)``, ``(..., N)`` →
+    ``(...)`` (one value per cell with a leading cell axis)."""
+    return cross_entropy(logits, y).mean(dim=-1)
 
 
 def div(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Contrastive divergence ``mean_j E(x⁺_j, y⁺_j) − E(x′_j, y⁺_j)`` (SPEC §1.2(b)).
 
-    logits_pos = M(x⁺), logits_cf = M(x′), each ``(G, K)``; target y⁺ ``(G,)``.
+    logits_pos = M(x⁺), logits_cf = M(x′), each ``(..., G, K)``; target y⁺ ``(..., G)``.
     Minimising it lowers the energy of real target-class samples and raises that of
     the counterfactuals. A pair whose x′ is x⁺ itself contributes exactly 0.
     """
-    return (energy(logits_pos, target) - energy(logits_cf, target)).mean()
+    return (energy(logits_pos, target) - energy(logits_cf, target)).mean(dim=-1)
 
 
 def ridge(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -95,13 +101,13 @@ def ridge(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tenso
     Uses the target y⁺ for both energies, as the code (the paper writes y, SPEC §9.18);
     it keeps the divergence from being minimised by inflating logits.
     """
-    return (energy(logits_pos, target) ** 2 + energy(logits_cf, target) ** 2).mean()
+    return (energy(logits_pos, target) ** 2 + energy(logits_cf, target) ** 2).mean(dim=-1)
 
 
 def adv(logits_ae: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
     """Adversarial term: logit cross-entropy of M(x_AE) against the factuals' *true* labels.
 
-    ``(G, K)``, ``(G,)`` → scalar; the label is the ground truth, not the
+    ``(..., G, K)``, ``(..., G)`` → ``(...)``; the label is the ground truth, not the
     prediction or the target (SPEC §9.5).
     """
-    return F.cross_entropy(logits_ae, y_true)
+    return cross_entropy(logits_ae, y_true).mean(dim=-1)

@@ -175,8 +175,9 @@ def search(
 
 
 def _within(
-    nascent: torch.Tensor, points: torch.Tensor, x: torch.Tensor, epsilon: float
+    nascent: torch.Tensor, points: torch.Tensor, x: torch.Tensor, epsilon: float | torch.Tensor
 ) -> torch.Tensor:
-    """``points`` where their L∞ distance to the factuals ``x`` is ≤ ε, else ``nascent``."""
-    inside = (points - x).abs().amax(dim=1, keepdim=True) <= epsilon
+    """``points`` where their L∞ distance to the factuals ``x`` is ≤ ε, else ``nascent``
+    (rows ``(..., N, D)``; a tensor ε broadcasts against ``(..., N, 1)``)."""
+    inside = (points - x).abs().amax(dim=-1, keepdim=True) <= epsilon
     return torch.where(inside, points, nascent)

@@ -10,6 +10,17 @@ SYNTHETIC = ("lin_sep", "circles", "moons", "over")
 TABULAR = ("adult", "cali", "credit", "gmsc")
 IMAGE = ("mnist",)
 
+#: training points of each dataset as built (SPEC §0 sizes after the stratified split), so
+#: the workflow can check ``nce`` without loading data (a test compares them with the data)
+TRAINING_POINTS = {
+    **dict.fromkeys(SYNTHETIC, 3001),
+    "adult": 25050,
+    "cali": 15505,
+    "credit": 9619,
+    "gmsc": 12372,
+    "mnist": 10000,
+}
+
 TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
 TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
 N_RUNS = 100  # J (SPEC §5.2)

@@ -10,17 +10,20 @@ from its state alone.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from cftrain.batch_search import CellSettings, search_cells, stack_generators
 from cftrain.categorical import Categorical
 from cftrain.constraints import Constraints
 from cftrain.generators import Generator
 from cftrain.modes import evaluating
 from cftrain.sampling import draw_by_class
-from cftrain.search import search
+from cftrain.stacking import StackedModel, stack_models
 
 
 @dataclass
@@ -33,7 +36,8 @@ class Sweep:
     label: ``(nce,)`` the factual's true label (for x_AE, SPEC §9.5); index: ``(nce,)``
     the factuals' rows in the training data; converged: ``(nce,)`` bool;
     iterations: ``(nce,)`` search steps taken; n_nonfinite: non-finite step entries
-    the search set to 0 (SPEC §11.6).
+    the search set to 0 (SPEC §11.6). The sweeps of K cells (:func:`sweep_cells`) have a
+    leading cell axis on every tensor, and ``n_nonfinite`` is a ``(K,)`` tensor.
     """
 
     counterfactual: torch.Tensor
@@ -44,7 +48,7 @@ class Sweep:
     index: torch.Tensor
     converged: torch.Tensor
     iterations: torch.Tensor
-    n_nonfinite: int = 0
+    n_nonfinite: int | torch.Tensor = 0
 
 
 def sample_factuals(n: int, nce: int, rng: torch.Generator) -> torch.Tensor:
@@ -129,37 +133,60 @@ def run_sweep(
     ae_epsilon: float,
     categorical: Categorical | None = None,
 ) -> Sweep:
-    """Build the epoch's training tuples from training points ``x: (N, D)``, ``y: (N,)``.
+    """Build the epoch's training tuples from training points ``x: (N, D)``, ``y: (N,)``:
+    :func:`sweep_cells` for one cell, whose results lose the cell axis."""
+    stacked = stack_models([model])
+    settings = CellSettings.of([tau], [max_iter], [step_size], [ae_epsilon], like=x)
+    generators = stack_generators([generator], like=x)
+    found = sweep_cells(
+        stacked, x, y, n_classes, nce, generators, constraints, [rng], settings, categorical
+    )
+    cell = {f.name: getattr(found, f.name)[0] for f in dataclasses.fields(Sweep)}
+    return Sweep(**{**cell, "n_nonfinite": int(cell["n_nonfinite"])})
 
-    One batched search over all ``nce`` factuals (SPEC §1.4); the model is only
-    read, never updated. Order of random draws: factuals, targets, neighbours, then
-    whatever the generator draws (REVISE, Omniscient). ``categorical``: one-hot decoding
-    in the search (SPEC §4.8; the reference's sweeps have none).
+
+def sweep_cells(
+    model: StackedModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    nce: int,
+    generator: Generator,
+    constraints: Constraints | None,
+    rngs: Sequence[torch.Generator],
+    settings: CellSettings,
+    categorical: Categorical | None = None,
+) -> Sweep:
+    """The sweeps of K cells (one stacked model, shared data): a :class:`Sweep` whose
+    tensors have a leading cell axis and whose ``n_nonfinite`` is ``(K,)``.
+
+    One batched search over all ``nce`` factuals of all cells (SPEC §1.4); the model is
+    only read, never updated. Each cell draws from its own ``rngs[k]`` in the order of a
+    single-cell sweep: factuals, targets, neighbours, then whatever the generator draws
+    (REVISE, Omniscient). ``categorical``: one-hot decoding in the search (SPEC §4.8; the
+    reference's sweeps have none).
     """
-    idx = sample_factuals(x.shape[0], nce, rng)
+    idx = torch.stack([sample_factuals(x.shape[0], nce, rng) for rng in rngs])
     factual = x[idx]
     with torch.no_grad():
-        predicted = model(factual).argmax(dim=1)
-    target = draw_targets(predicted, n_classes, rng)
-    raw_neighbour = x[draw_neighbours(y, target, rng)]
-    found = search(
-        model,
-        factual,
-        target,
-        generator,
-        constraints,
-        tau=tau,
-        max_iter=max_iter,
-        step_size=step_size,
-        ae_epsilon=ae_epsilon,
-        rng=rng,
-        categorical=categorical,
+        predicted = model(factual).argmax(dim=-1)
+    target = torch.stack(
+        [draw_targets(p, n_classes, rng) for p, rng in zip(predicted, rngs, strict=True)]
     )
-    mature = found.converged.unsqueeze(1)
+    raw_neighbour = x[
+        torch.stack([draw_neighbours(y, t, rng) for t, rng in zip(target, rngs, strict=True)])
+    ]
+    found = search_cells(
+        model, factual, target, generator, constraints, settings, rngs, categorical
+    )
+    mature = found.converged.unsqueeze(-1)
     counterfactual = torch.where(mature, found.counterfactuals, raw_neighbour)
     neighbour = protect_immutable(raw_neighbour, counterfactual, constraints)
     # an immature pair is (x⁺, x⁺): protection left x⁺ unchanged there, since c = s
     counterfactual = torch.where(mature, counterfactual, neighbour)
+    n_nonfinite = found.n_nonfinite
+    if isinstance(n_nonfinite, int):  # a search-free generator
+        n_nonfinite = torch.full((len(rngs),), n_nonfinite, dtype=torch.long)
     return Sweep(
         counterfactual=counterfactual,
         neighbour=neighbour,
@@ -169,5 +196,5 @@ def run_sweep(
         index=idx,
         converged=found.converged,
         iterations=found.iterations,
-        n_nonfinite=found.n_nonfinite,
+        n_nonfinite=n_nonfinite,
     )

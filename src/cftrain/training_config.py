@@ -15,7 +15,7 @@ import torch
 from cftrain import objectives, validation
 from cftrain.categorical import OFF, Categorical
 from cftrain.generators import REVISE, ECCo, Generator, Generic, Omniscient
-from cftrain.vae import fit_vae
+from cftrain.vae import VAE, fit_vae
 
 GENERATORS = ("ecco", "generic", "revise", "omniscient")
 
@@ -70,6 +70,14 @@ class TrainingConfig:
         )
         for name, value in values.items():  # ints given for floats are stored as floats
             object.__setattr__(self, name, value)
+        if objectives.needs_counterfactuals(self.objective) and self.burnin_epochs >= self.nepochs:
+            raise ValueError(
+                f"TrainingConfig: burnin={self.burnin:g} with nepochs={self.nepochs} leaves no "
+                f"epoch after burn-in (round({self.burnin:g} · {self.nepochs}) = "
+                f"{self.burnin_epochs}), so objective {self.objective!r} would never search a "
+                "counterfactual and train as the baseline; expected burnin · nepochs to round "
+                f"below nepochs (burnin < {(self.nepochs - 0.5) / self.nepochs:g} here)"
+            )
 
     @property
     def lambdas(self) -> dict[str, float]:
@@ -166,11 +174,13 @@ def final_config(
     )
 
 
-def make_generator(config: TrainingConfig, x_train: torch.Tensor) -> Generator:
+def make_generator(
+    config: TrainingConfig, x_train: torch.Tensor, vae: VAE | None = None
+) -> Generator:
     """The training-time generator named by ``config`` (SPEC §2.2–2.6).
 
-    Omniscient draws from the training features ``x_train: (N, D)``; REVISE gets a
-    VAE fitted on them with seed 0, one per dataset as the reference (SPEC §2.4).
+    Omniscient draws from the training features ``x_train: (N, D)``; REVISE gets ``vae``,
+    or else a VAE fitted on them with seed 0, one per dataset as the reference (SPEC §2.4).
     """
     if config.generator == "ecco":
         return ECCo(lambda_cost=config.lambda_cost, lambda_energy=config.lambda_energy)
@@ -178,5 +188,6 @@ def make_generator(config: TrainingConfig, x_train: torch.Tensor) -> Generator:
         return Generic(lambda_cost=config.lambda_cost)
     if config.generator == "omniscient":
         return Omniscient(pool=x_train)
-    vae, _ = fit_vae(x_train, seed=0)
+    if vae is None:
+        vae, _ = fit_vae(x_train, seed=0)
     return REVISE(vae=vae, lambda_cost=config.lambda_cost)

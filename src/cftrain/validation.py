@@ -117,8 +117,27 @@ def model_device_dtype(model: Any, owner: str = "model") -> tuple[torch.device, 
         )
     for p in model.parameters():
         if p.is_floating_point():
+            if p.device.type == "meta":
+                raise ValueError(
+                    f"{owner} has its parameters on the meta device (shapes without values); "
+                    "expected a model with weights: materialise it first, e.g. "
+                    "model.to_empty(device='cpu') and then load_state_dict(...)"
+                )
             return p.device, p.dtype
     return torch.device("cpu"), torch.get_default_dtype()
+
+
+def finite(owner: str, name: str, x: torch.Tensor) -> torch.Tensor:
+    """``x`` unchanged if every entry is finite; a NaN or ±inf row is named, not computed on
+    (a clamp would turn +inf into a domain bound and report it as a result)."""
+    bad = ~torch.isfinite(x)
+    if bool(bad.any()):
+        rows = bad.reshape(bad.shape[0], -1).any(dim=1).nonzero().flatten().tolist()
+        raise ValueError(
+            f"{owner}: {name} has NaN or infinite values in {len(rows)} row(s), e.g. rows "
+            f"{rows[:5]}; expected finite numbers (drop or impute those rows)"
+        )
+    return x
 
 
 def features(owner: str, name: str, x: Any, device: torch.device, dtype: torch.dtype):
@@ -186,7 +205,7 @@ def search_inputs(
     """Validated ``search`` inputs: x and targets on the model's device/dtype (SPEC §2.1)."""
     device, dtype = model_device_dtype(model, "search: model")
     check_fields("search", settings, SEARCH)
-    x = features("search", "x", x, device, dtype)
+    x = finite("search", "x", features("search", "x", x, device, dtype))
     width = None if constraints is None else constraints.n_features
     if width is not None and width != x.shape[1]:
         raise ValueError(

@@ -20,7 +20,7 @@ if config.get("scale") not in config and os.path.isfile(
     f"{ROOT}/config/{config.get('scale')}.yaml"
 ):
 
-    configfile: f"{ROOT}/config/{config['scale']}.yaml"
+    configfile: cfg.yaml_file(f"{ROOT}/config/{config['scale']}.yaml")
 
 
 validate(config, f"{ROOT}/workflow/schemas/config.schema.yaml")
@@ -32,13 +32,21 @@ EXPERIMENTS = cfg.experiments(config, ROOT)
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
 # (cftrain.vae reads this variable)
 os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath(L.path("vae_cache")))
+# restart=True: training jobs start over instead of resuming a checkpoint (`cftrain train
+# --restart` reads this variable); an environment variable, not a param, so switching it
+# does not mark every finished model as outdated
+if config["restart"]:
+    os.environ.update(CFTRAIN_RESTART="1")
 DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
 
 
 onstart:
-    # here, not at parse time, so `--lint` and dry runs work without the raw files
+    # here, not at parse time, so `--lint` and dry runs work without the raw files (and
+    # planning imports no torch); both still stop the run before any job
     if not FROM_RECORD:
         cfg.check_raw_files(DATASETS, config["data_mirror"])
+        if workflow.local_exec:  # a cluster's jobs run on nodes with their own GPUs
+            cfg.check_device(config["device"])
 
 
 # A file that a job refused (digest or identity wrong, cftrain.pipeline.artifacts) was moved to

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from cftrain import validation
 from cftrain.constraints import Constraints
 
 
@@ -48,6 +49,7 @@ class Dataset:
     def constraints(self, protect: bool = False) -> Constraints:
         """Domain bounds, plus the protected features immutable when ``protect`` (or the
         full ``mutability``, where given)."""
+        validation.check("Dataset.constraints", "protect", protect, validation.Flag)
         if protect and self.mutability is not None:
             return Constraints(
                 lower=torch.from_numpy(np.asarray(self.lower, dtype=np.float32)),

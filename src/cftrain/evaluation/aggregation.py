@@ -66,6 +66,11 @@ def reduction_table(
     ``Avg.`` row per metric holds the plain mean of the values.
     """
     validation.check("reduction_table", "level", level, validation.Level)
+    if treatment == baseline:
+        raise ValueError(
+            f"reduction_table: treatment={treatment!r} equals baseline; expected two different "
+            "models (e.g. treatment='full', baseline='vanilla'), or every reduction is 0"
+        )
     present = df["model"].unique().tolist() if "model" in df else []
     validation.models_in_table("reduction_table", present, treatment=treatment, baseline=baseline)
     means = run_means(df, metrics, group_by)

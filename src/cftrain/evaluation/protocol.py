@@ -405,4 +405,11 @@ def _benchmark_inputs(
         raise ValueError(f"{owner}: the models differ in device or dtype: {kinds}; expected one")
     device, dtype = next(iter(kinds.values()))
     x = validation.features(owner, "x_test", x_test, device, dtype)
+    for name, model in models.items():
+        outputs = validation.n_outputs(f"{owner}: models[{name!r}]", model, x)
+        if outputs != n_classes:
+            raise ValueError(
+                f"{owner}: models[{name!r}] has {outputs} outputs but the data has "
+                f"{n_classes} classes; expected one logit per class"
+            )
     return x, validation.labels(owner, "y_test", y_test, x.shape[0], n_classes, device)

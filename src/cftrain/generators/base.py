@@ -7,8 +7,15 @@ itself lives in :mod:`cftrain.search` and is written once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from cftrain.search import SearchResult
+    from cftrain.stacking import StackedModel
 
 
 class Generator:
@@ -21,8 +28,15 @@ class Generator:
         """Features ``(N, D)`` → search state ``(N, S)``."""
         return x
 
+    def encode_cells(
+        self, x: torch.Tensor, rngs: Sequence[torch.Generator | None], n_live: Sequence[int]
+    ) -> torch.Tensor:
+        """Features ``(K, W, D)`` of K cells → states ``(K, W, S)``; cell k's random draws
+        come from ``rngs[k]``, for its first ``n_live[k]`` rows only (the rest is padding)."""
+        return x
+
     def decode(self, s: torch.Tensor) -> torch.Tensor:
-        """Search state ``(N, S)`` → features ``(N, D)``, differentiable."""
+        """Search state ``(..., S)`` → features ``(..., D)``, differentiable."""
         return s
 
     def penalty(
@@ -34,11 +48,13 @@ class Generator:
         t: torch.Tensor,
         max_iter: int,
     ) -> torch.Tensor:
-        """Per-row penalty ``(N,)`` at counterfactuals ``x_cf: (N, D)``.
+        """Per-row penalty ``(..., N)`` at counterfactuals ``x_cf: (..., N, D)``.
 
-        ``logits: (N, K)`` = model(x_cf); ``t: (N,)`` = steps taken so far + 1.
+        ``logits: (..., N, C)`` = model(x_cf); ``t: (..., N)`` = steps taken so far + 1.
+        With a leading cell axis the generator's weights and ``max_iter`` are ``(K, 1)``
+        tensors (:func:`cftrain.batch_search.stack_generators`).
         """
-        return x_cf.new_zeros(x_cf.shape[0])
+        return x_cf.new_zeros(x_cf.shape[:-1])
 
     def propose(
         self, model: nn.Module, x: torch.Tensor, target: torch.Tensor, rng: torch.Generator | None
@@ -46,7 +62,17 @@ class Generator:
         """Search-free generators return a finished ``SearchResult``; gradient ones ``None``."""
         return None
 
+    def propose_cells(
+        self,
+        model: StackedModel,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        rngs: Sequence[torch.Generator | None],
+    ) -> SearchResult | None:
+        """:meth:`propose` for K cells: ``x: (K, N, D)``, ``target: (K, N)``."""
+        return None
+
 
 def l1_distance(x_cf: torch.Tensor, x_factual: torch.Tensor) -> torch.Tensor:
-    """‖x′ − x‖₁ per row ``(N,)``; its gradient at exactly 0 is 0, as in the reference."""
-    return (x_cf - x_factual).abs().sum(dim=1)
+    """‖x′ − x‖₁ per row ``(..., N)``; its gradient at exactly 0 is 0, as in the reference."""
+    return (x_cf - x_factual).abs().sum(dim=-1)

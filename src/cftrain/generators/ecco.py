@@ -15,14 +15,18 @@ ENERGY_REG = 1e-3
 ENERGY_DECAY = 0.9
 
 
-def energy_schedule(t: torch.Tensor | int, max_iter: int) -> torch.Tensor:
+def energy_schedule(t: torch.Tensor | int, max_iter: int | torch.Tensor) -> torch.Tensor:
     """φ_t = a·(b + t)^(−0.9), b = round(T/25) (ties to even, as Julia), a = b/10.
 
-    For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (SPEC §9.11).
+    For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (SPEC §9.11). ``max_iter``
+    may be a tensor of per-cell T broadcasting against ``t`` (same float64 operations).
     """
+    t = torch.as_tensor(t, dtype=torch.float64)
+    if isinstance(max_iter, torch.Tensor):
+        b = torch.round(max_iter.to(device=t.device, dtype=torch.float64) / 25)
+        return torch.where(b == 0, 0.0, b / 10 * (b + t) ** (-ENERGY_DECAY))
     b = round(max_iter / 25)
     a = b / 10
-    t = torch.as_tensor(t, dtype=torch.float64)
     if b == 0:
         return torch.zeros_like(t)
     return a * (b + t) ** (-ENERGY_DECAY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,16 @@ class REVISE(Generator):
 
     def encode(self, x: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
         return self.vae.encode(x, rng)
+
+    def encode_cells(
+        self, x: torch.Tensor, rngs: Sequence[torch.Generator | None], n_live: Sequence[int]
+    ) -> torch.Tensor:
+        mu, log_sigma = self.vae.stats(x)
+        eps = torch.zeros_like(mu)
+        for k, (rng, n) in enumerate(zip(rngs, n_live, strict=True)):
+            shape = (n, mu.shape[-1])
+            eps[k, :n] = torch.randn(shape, generator=rng, dtype=mu.dtype, device=mu.device)
+        return mu + log_sigma.exp() * eps
 
     def decode(self, s: torch.Tensor) -> torch.Tensor:
         return self.vae.decode(s)

@@ -15,21 +15,103 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from cftrain.experiment import DEVICES
+from cftrain.pipeline.config import (
+    DATASET_NAMES,
+    ID_PREFIX,
+    TABLE_INPUTS,
+    TABLE_OPTIONS,
+    ConfigError,
+)
 from cftrain.pipeline.reporting import cli as report_cli
 
+DESCRIPTION = """\
+One subcommand per workflow stage. Each Snakemake rule runs one of them (its log starts
+with the command's context), so a job can be rerun by hand. The jobs of an experiment read
+its spec file, results/specs/<experiment>.json (written by `cftrain spec` when the workflow
+starts), and pick their part by coordinates, e.g.
 
-def _spec(text: str) -> Any:
-    """JSON text, or ``@path`` to a JSON file."""
+  cftrain train --spec results/specs/single.json --dataset moons --cell full --seed 0 \\
+      --out results/single/moons/full/seed0
+
+--threads sets torch's threads; --device auto uses a GPU when torch sees one, and cuda
+without one fails with a clear message. `cftrain <stage> --help` describes a stage.
+"""
+
+_PREFIXES = ", ".join(f"{k} → {v}" for k, v in ID_PREFIX.items() if v)
+TRAIN_EPILOG = (
+    textwrap.fill(
+        "--spec is an experiment as the workflow resolved it (the keys of "
+        "config/experiments/*.yaml, workflow/schemas/experiment.schema.yaml); --dataset, --cell "
+        "and --seed pick one of its training jobs. A cell id joins the cell's training-grid "
+        f"values in grid order, each after its key's short name ({_PREFIXES}; objective and "
+        "generator by value alone), e.g. full, vanilla, full_ecco_cost0.001_egy5_T20; an unknown "
+        "cell or dataset is refused, naming the experiment's.",
+        90,
+    )
+    + "\n\n"
+    + textwrap.fill(
+        "Writes model.pt, log.csv and params.json into --out (a folder). A killed job resumes "
+        "from its checkpoint in --out; --restart (or CFTRAIN_RESTART=1, which the workflow's "
+        "`--config restart=True` sets) starts it over.",
+        90,
+    )
+)
+
+
+class UsageError(ValueError):
+    """A bad command-line argument; ``cftrain`` prints it without a traceback."""
+
+
+#: errors whose message says all (file, key, value, what is allowed): no traceback
+CLEAR_ERRORS: tuple[type[Exception], ...] = (ConfigError, UsageError)
+
+
+def _spec(text: str, arg: str) -> Any:
+    """JSON text, or ``@path`` to a JSON file; a parse error names ``arg``."""
+    where = arg
     if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    return json.loads(text)
+        where = f"{arg} {text}"
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as err:
+            raise UsageError(f"{where}: cannot read the file ({err.strerror})") from None
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise UsageError(
+            f"{where}: not valid JSON ({err}); expected e.g. "
+            '\'{"key": "value"}\' (double quotes) or @file.json'
+        ) from None
+
+
+def _object(value: Any, arg: str) -> dict:
+    if not isinstance(value, dict):
+        raise UsageError(f"{arg}: expected a JSON object {{...}}, got a {type(value).__name__}")
+    return value
+
+
+def _writable(path: Path, arg: str, folder: bool) -> Path:
+    """``path`` can be written as a file (or a folder): it is not the other kind already,
+    and no parent of it is a file."""
+    kind = "a folder" if folder else "a file"
+    if path.exists() and path.is_dir() != folder:
+        raise UsageError(f"{arg} {path}: is {'a file' if folder else 'a folder'}; expected {kind}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{arg} {path}: {parent} is a file, so {kind} cannot go there")
+            break
+    return path
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -48,24 +130,36 @@ def _common(parser: argparse.ArgumentParser, device: bool = True) -> None:
 def cmd_data(args: argparse.Namespace) -> str:
     from cftrain.pipeline.jobs import data_job
 
-    summary = data_job(args.dataset, args.out, args.mirror)
+    summary = data_job(args.dataset, _writable(args.out, "--out", folder=False), args.mirror)
     return f"dataset {summary['dataset']}: sizes {summary['sizes']}"
 
 
 def cmd_spec(args: argparse.Namespace) -> str:
-    from cftrain.pipeline.config import Experiment, write_spec
+    from cftrain.pipeline.config import checked_experiment, write_spec
 
-    experiment = Experiment(args.experiment, _spec(args.json))
-    return f"spec of {experiment.name} → {write_spec(experiment, args.out)}"
+    spec = _object(_spec(args.json, "--json"), "--json")
+    experiment = checked_experiment(args.experiment, spec, "--json")
+    out = _writable(args.out, "--out", folder=False)
+    return f"spec of {experiment.name} → {write_spec(experiment, out)}"
 
 
 def cmd_train(args: argparse.Namespace) -> str:
+    from cftrain.checkpoint import RESTART_HINT, CheckpointError
     from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import train_job
 
     spec = read_spec(args.spec).training(args.dataset, args.cell, args.seed)
+    out = _writable(args.out, "--out", folder=True)
     try:
-        return train_job(spec, args.out, args.device)
+        return train_job(spec, out, args.device, restart=args.restart)
+    except CheckpointError as err:
+        hint = (
+            "delete it, or start the cell over with `cftrain train ... --restart` (the "
+            "workflow: `--config restart=True`)"
+        )
+        raise UsageError(str(err).replace(RESTART_HINT, hint)) from None
+    except CLEAR_ERRORS:
+        raise
     except Exception:
         traceback.print_exc()
         where = f"{spec['experiment']}/{spec['dataset']}/{spec['cell']}"
@@ -77,7 +171,7 @@ def _once(pairs: list[tuple[str, str]], option: str) -> dict[str, str]:
     cells = [c for c, _ in pairs]
     twice = sorted({c for c in cells if cells.count(c) > 1})
     if twice:
-        raise SystemExit(f"cftrain: {option} names cells {twice} more than once")
+        raise UsageError(f"{option} names cells {twice} more than once")
     return dict(pairs)
 
 
@@ -104,7 +198,8 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
     models = _once(args.model, "--model")
     expected = {c: _expected_model(exp, args.dataset)(c, args.seed) for c in spec["cells"]}
     reuse = _once(args.reuse, "--reuse")
-    return evaluate_job(spec, models, args.out, args.seed, args.device, reuse, expected)
+    out = _writable(args.out, "--out", folder=False)
+    return evaluate_job(spec, models, out, args.seed, args.device, reuse, expected)
 
 
 def cmd_performance(args: argparse.Namespace) -> str:
@@ -113,9 +208,8 @@ def cmd_performance(args: argparse.Namespace) -> str:
 
     exp = read_spec(args.spec)
     expected = _expected_model(exp, args.dataset)
-    return performance_job(
-        exp.performance(args.dataset), args.models, args.out, args.device, expected
-    )
+    out = _writable(args.out, "--out", False)
+    return performance_job(exp.performance(args.dataset), args.models, out, args.device, expected)
 
 
 def cmd_ig(args: argparse.Namespace) -> str:
@@ -124,17 +218,24 @@ def cmd_ig(args: argparse.Namespace) -> str:
 
     exp = read_spec(args.spec)
     expected = _expected_model(exp, args.dataset)
-    return ig_job(exp.performance(args.dataset), args.models, args.out, args.device, expected)
+    out = _writable(args.out, "--out", False)
+    return ig_job(exp.performance(args.dataset), args.models, out, args.device, expected)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> str:
     from cftrain.pipeline.artifacts import expected_evaluations
     from cftrain.pipeline.config import read_spec
-    from cftrain.pipeline.tables import aggregate
+    from cftrain.pipeline.tables import aggregate, table_options
 
     inputs = {"evaluations": args.evaluations, "performance": args.performance, "ig": args.ig}
+    options = _object(_spec(args.options, "--options"), "--options")
+    try:
+        options = table_options(options, args.tables)
+    except ValueError as err:
+        raise UsageError(f"--options: {err}") from None
+    out = _writable(args.out_dir, "--out-dir", folder=True)
     expected = expected_evaluations(read_spec(args.spec)) if args.spec else None
-    written = aggregate(args.tables, inputs, _spec(args.options), args.out_dir, expected)
+    written = aggregate(args.tables, inputs, options, out, expected)
     return f"tables: {', '.join(str(p) for p in written)}"
 
 
@@ -169,17 +270,19 @@ def cmd_wall_times(args: argparse.Namespace) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cftrain", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="cftrain", description=DESCRIPTION, formatter_class=raw)
+    parser.add_argument("--version", action="version", version=f"cftrain {version('cftrain')}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
 
-    def add(name: str, func: Callable[[argparse.Namespace], str], help: str, device=True):
-        p = sub.add_parser(name, help=help, description=help)
+    def add(name: str, func: Callable[[argparse.Namespace], str], help: str, device=True, **kw):
+        p = sub.add_parser(name, help=help, description=help, formatter_class=raw, **kw)
         _common(p, device)
         p.set_defaults(func=func)
         return p
 
     p = add("data", cmd_data, "build one dataset's processed cache (SPEC §4)", device=False)
-    p.add_argument("dataset")
+    p.add_argument("dataset", choices=DATASET_NAMES, help=f"one of: {', '.join(DATASET_NAMES)}")
     p.add_argument("--out", required=True, type=Path, help="summary JSON")
     p.add_argument("--mirror", type=Path, help="raw-file mirror (default $CFTRAIN_DATA_MIRROR)")
 
@@ -189,12 +292,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="spec file (JSON)")
 
     spec_help = "the experiment's spec file (results/specs/<experiment>.json)"
-    p = add("train", cmd_train, "train one grid cell (model.pt, log.csv, params.json)")
+    p = add(
+        "train",
+        cmd_train,
+        "train one grid cell (model.pt, log.csv, params.json)",
+        epilog=TRAIN_EPILOG,
+    )
     p.add_argument("--spec", required=True, type=Path, help=spec_help)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--cell", required=True, help="cell id (e.g. full, vanilla)")
+    p.add_argument("--dataset", required=True, help="one of the experiment's datasets")
+    p.add_argument("--cell", required=True, help="cell id (e.g. full, vanilla; see below)")
     p.add_argument("--seed", type=int, required=True, help="training seed")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        default=os.environ.get("CFTRAIN_RESTART") == "1",
+        help="ignore a checkpoint in --out and start over (default: CFTRAIN_RESTART=1)",
+    )
 
     p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (SPEC §5.2)")
     p.add_argument("--spec", required=True, type=Path, help=spec_help)
@@ -225,11 +339,23 @@ def build_parser() -> argparse.ArgumentParser:
         _quarantine(p)
 
     p = add("aggregate", cmd_aggregate, "tables of one experiment (SPEC §5.3, §6)", False)
-    p.add_argument("--tables", nargs="+", required=True, help="table names")
+    p.add_argument(
+        "--tables",
+        nargs="+",
+        required=True,
+        choices=list(TABLE_INPUTS),
+        metavar="TABLE",
+        help=f"one or more of: {', '.join(TABLE_INPUTS)}",
+    )
     p.add_argument("--evaluations", nargs="*", default=[], help="evaluation parquet files")
     p.add_argument("--performance", nargs="*", default=[], help="performance.csv files")
     p.add_argument("--ig", nargs="*", default=[], help="ig.csv files")
-    p.add_argument("--options", default="{}", help="table options: JSON or @file.json")
+    p.add_argument(
+        "--options",
+        default="{}",
+        help="table options, JSON or @file.json: "
+        + "; ".join(f"{k} (default {v!r})" for k, v in TABLE_OPTIONS.items()),
+    )
     p.add_argument("--out-dir", required=True, type=Path, help="<name>.csv and .tex go here")
     p.add_argument("--spec", type=Path, help=f"{spec_help}: check each evaluation's identity")
     _quarantine(p)
@@ -268,7 +394,8 @@ def _quarantine(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     import torch
 
     from cftrain.pipeline.artifacts import RefusedArtifact, quarantine
@@ -279,12 +406,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(max(1, args.threads))
     try:
         print(args.func(args), flush=True)
-    except RefusedArtifact as err:
-        message = f"cftrain {args.command}: {err}"
+    except RefusedArtifact as err:  # JobInputError is one: a file not what the job needs
+        message = f"cftrain {args.command}: error: {err}"
         if getattr(args, "quarantine", False) and err.path.exists():
             moved = quarantine(err.path)
             message += f"; moved to {moved}, so the next run of the workflow remakes it"
-        raise SystemExit(message) from None
+        parser.exit(2, message + "\n")
+    except CLEAR_ERRORS as err:
+        parser.exit(2, f"cftrain {args.command}: error: {err}\n")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,22 @@ TABLE_INPUTS = {
     "accuracy": "performance",
     "ig": "ig",
 }
+#: options of ``cftrain aggregate`` and their defaults (an experiment's ``table_options``,
+#: whose schema defaults are the same, plus what the workflow adds: its datasets' order and
+#: its grid's keys)
+TABLE_OPTIONS = {
+    "treatment": "full",
+    "baseline": "vanilla",
+    "metrics": ["ip", "mmd"],
+    "datasets": None,
+    "grid_keys": [],
+}
 OWN_GENERATOR = "own"  # evaluation protocol generator: each cell group's training generator
+
+
+#: the workflow's JSON schemas (the repository's workflow/schemas; cftrain is installed from
+#: the checkout, ``pip install -e``), for spec files read by a job
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
 
 
 class ConfigError(ValueError):
@@ -100,8 +115,22 @@ class ConfigError(ValueError):
 
 
 def load_yaml(path: str | Path) -> Any:
+    """A YAML file's content; a syntax error names the file, line and column."""
     with open(path) as f:
-        return yaml.safe_load(f)
+        try:
+            return yaml.safe_load(f)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            what = getattr(err, "problem", None) or str(err)
+            raise ConfigError(f"{path}{at}: not valid YAML: {what}") from None
+
+
+def yaml_file(path: str | Path) -> str:
+    """``path`` once it parses as YAML: the Snakefile's ``configfile:`` would only say
+    "not valid JSON or YAML", without the file or the line."""
+    load_yaml(path)
+    return str(path)
 
 
 def validate(instance: Any, schema: Mapping, where: str) -> Any:
@@ -125,7 +154,11 @@ def validate(instance: Any, schema: Mapping, where: str) -> Any:
     if error is not None:
         key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
         allowed = error.schema.get("enum") if isinstance(error.schema, dict) else None
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
         hint = f"; allowed values: {allowed}" if allowed else ""
+        if error.validator == "minProperties" and "description" in error.schema:
+            hint = f" ({error.schema['description']})"
         raise ConfigError(f"{where}: key {key!r}: {error.message}{hint}")
     return instance
 
@@ -236,13 +269,27 @@ class Experiment:
     def cell(self, cell: str) -> Cell:
         found = {c.id: c for c in self.cells}.get(cell)
         if found is None:
-            raise ConfigError(f"experiment {self.name}: no cell {cell!r}")
+            raise ConfigError(
+                f"experiment {self.name}: no cell {cell!r}; allowed values: "
+                f"{[c.id for c in self.cells]}"
+            )
         return found
+
+    def check_coordinates(self, dataset: str, **names: str) -> None:
+        """A job's ``dataset`` (and ``group``, ``protocol``, where given) are the
+        experiment's; an unknown one is named with the allowed values."""
+        allowed = {"dataset": self.datasets, "group": list(self.groups), "protocol": self.protocols}
+        for kind, value in {"dataset": dataset, **names}.items():
+            if value not in allowed[kind]:
+                raise ConfigError(
+                    f"experiment {self.name}: no {kind} {value!r}; allowed values: {allowed[kind]}"
+                )
 
     def training(self, dataset: str, cell: str, seed: int) -> dict[str, Any]:
         """Everything ``cftrain train`` needs for one job: the model, and the recipe of its
         training config (``base`` values, then the experiment's fixed values, then the cell's
         grid values; :func:`cftrain.experiment.cell_config` builds it in the job)."""
+        self.check_coordinates(dataset)
         spec = self.spec
         params = dict(self.cell(cell).params)
         fixed = {**spec["train"]["fixed"], **spec["train"]["per_dataset"].get(dataset, {})}
@@ -264,6 +311,7 @@ class Experiment:
 
     def performance(self, dataset: str) -> dict[str, Any]:
         """Everything ``cftrain performance`` and ``cftrain ig`` need for one dataset."""
+        self.check_coordinates(dataset)
         perf = self.spec["performance"]
         return {
             "experiment": self.name,
@@ -276,6 +324,7 @@ class Experiment:
 
     def evaluation(self, dataset: str, group: str, protocol: str) -> dict[str, Any]:
         """Everything ``cftrain evaluate`` needs: settings, sizes, which cells, mutability."""
+        self.check_coordinates(dataset, group=group, protocol=protocol)
         spec = self.spec["evaluation"]
         proto = spec["protocols"][protocol]
         cells = self.groups[group]
@@ -335,14 +384,33 @@ def write_spec(experiment: Experiment, path: str | Path) -> Path:
 
 
 def read_spec(path: str | Path) -> Experiment:
-    """The experiment of a spec file written by :func:`write_spec` (validated when written)."""
+    """The experiment of a spec file written by :func:`write_spec`, validated again (schema
+    and :func:`check_experiment`), so a hand-edited file fails naming its key, not with a
+    ``KeyError`` in the job."""
     try:
         stored = json.loads(Path(path).read_text())
-        return Experiment(stored["name"], stored["spec"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError) as err:
+        stored = err
+    fields = stored if isinstance(stored, dict) else {}
+    name, spec = fields.get("name"), fields.get("spec")
+    if not isinstance(name, str) or not isinstance(spec, dict):
+        found = stored if isinstance(stored, Exception) else f"a JSON {type(stored).__name__}"
+        if fields:
+            found = f"name {name!r:.40}, spec of type {type(spec).__name__}"
         raise ConfigError(
-            f"{path}: not an experiment spec file written by `cftrain spec` ({err})"
-        ) from None
+            f"{path}: not an experiment spec file ({found}); expected a JSON object "
+            '{"name": "<experiment>", "spec": {...}}, as results/specs/<experiment>.json'
+        )
+    return checked_experiment(name, spec, str(path))
+
+
+def checked_experiment(name: str, spec: Mapping[str, Any], where: str) -> Experiment:
+    """Experiment ``name`` from a spec given to a job (not from the workflow's files):
+    validated by the schema, defaults filled, and :func:`check_experiment`."""
+    schema = load_yaml(SCHEMA_DIR / "experiment.schema.yaml")
+    experiment = Experiment(name, validate(spec, schema, where))
+    check_experiment(experiment, where)
+    return experiment
 
 
 def load_experiment(name: str, config_dir: Path, schema: Mapping, overlay: Mapping) -> Experiment:
@@ -354,7 +422,119 @@ def load_experiment(name: str, config_dir: Path, schema: Mapping, overlay: Mappi
             f"key 'experiments': unknown experiment {name!r}; allowed values: {known}"
         )
     raw = deep_merge(load_yaml(path) or {}, overlay)
-    return Experiment(name, validate(raw, schema, str(path)))
+    experiment = Experiment(name, validate(raw, schema, str(path)))
+    check_experiment(experiment, str(path))
+    return experiment
+
+
+#: tables that compare cells of each cell group → the table_options naming those cells
+COMPARED_CELLS = {
+    "main": ("treatment", "baseline"),
+    "costs_unconstrained": ("treatment", "baseline"),
+    "absolute": ("treatment", "baseline"),
+    "ablation": ("baseline",),
+}
+#: tables → the ``performance`` switch that produces their input
+MEASURED = {"robustness": "robustness", "ig": "ig"}
+#: ``TrainingConfig``'s defaults of the values checked at DAG time (the training stack's
+#: own copy; a test keeps them equal), so checking imports no torch
+TRAINING_DEFAULTS = {"nepochs": 100, "burnin": 0.0}
+
+
+def check_experiment(experiment: Experiment, where: str) -> None:
+    """Refuse, when the DAG is built, what the schema cannot see and the jobs would find
+    only after training, or not at all: cell groups, the cells the tables compare, the
+    inputs the tables need, and training values that leave CT without counterfactuals.
+    Messages name ``where`` (the file), the key, the value and what is allowed."""
+    _check_group_by(experiment, where)
+    _check_tables(experiment, where)
+    _check_training(experiment, where)
+
+
+def _check_group_by(experiment: Experiment, where: str) -> None:
+    grid = list(experiment.spec["train"]["grid"])
+    for key in experiment.spec["evaluation"]["group_by"]:
+        if key not in grid:
+            raise ConfigError(
+                f"{where}: key 'evaluation.group_by': {key!r} is not a key of train.grid, so "
+                f"it forms no cell groups; allowed values: {grid}"
+            )
+
+
+def _check_tables(experiment: Experiment, where: str) -> None:
+    spec = experiment.spec
+    for table in experiment.tables:
+        switch = MEASURED.get(table)
+        if switch and not spec["performance"][switch]:
+            raise ConfigError(
+                f"{where}: key 'tables': table {table!r} needs performance.{switch}: true "
+                f"(now false), or remove {table!r} from tables"
+            )
+    comparing = [t for t in experiment.tables if t in COMPARED_CELLS]
+    roles = [r for r in ("treatment", "baseline") if any(r in COMPARED_CELLS[t] for t in comparing)]
+    options = spec["table_options"]
+    if "treatment" in roles and options["treatment"] == options["baseline"]:
+        raise ConfigError(
+            f"{where}: key 'table_options.treatment': {options['treatment']!r} equals "
+            f"table_options.baseline; tables {comparing} compare two different cells "
+            "(e.g. treatment: full, baseline: vanilla)"
+        )
+    for role in roles:
+        for group, cells in experiment.groups.items():
+            ids = [c.id for c in cells]
+            if options[role] not in ids:
+                raise ConfigError(
+                    f"{where}: key 'table_options.{role}': {options[role]!r} is not a cell of "
+                    f"cell group {group!r}, which tables {comparing} need; allowed values: {ids}"
+                    + _baseline_hint(experiment, role)
+                )
+
+
+def _baseline_hint(experiment: Experiment, role: str) -> str:
+    if role != "baseline" or any(
+        c.params.get("objective") == BASELINE_OBJECTIVE for c in experiment.cells
+    ):
+        return ""
+    return f" (the grid has no {BASELINE_OBJECTIVE} cell: add it to train.grid.objective)"
+
+
+def _check_training(experiment: Experiment, where: str) -> None:
+    """Every CT cell searches counterfactuals in some epoch, and no more per epoch than the
+    dataset has training points (:data:`cftrain.sizes.TRAINING_POINTS`)."""
+    for dataset in experiment.datasets:
+        for cell in experiment.cells:
+            job = experiment.training(dataset, cell.id, experiment.seeds[0])
+            if job["objective"] == BASELINE_OBJECTIVE:
+                continue
+            values = {**TRAINING_DEFAULTS, **job["overrides"]}
+            nepochs, burnin = values["nepochs"], values["burnin"]
+            at = f"cell {cell.id!r} on {dataset}"
+            if round(burnin * nepochs) >= nepochs:
+                key = _source(experiment, dataset, cell, "burnin")
+                raise ConfigError(
+                    f"{where}: key {key!r}: {at}: burnin={burnin:g} with nepochs={nepochs} "
+                    f"leaves no epoch after burn-in (round({burnin:g} · {nepochs}) = "
+                    f"{round(burnin * nepochs)}), so {job['objective']} would train as the "
+                    "baseline; allowed: burnin · nepochs rounding below nepochs"
+                )
+            points = sizes.TRAINING_POINTS[dataset]
+            if values.get("nce", 0) > points:
+                key = _source(experiment, dataset, cell, "nce")
+                raise ConfigError(
+                    f"{where}: key {key!r}: {at}: nce={values['nce']} exceeds the {points} "
+                    f"training points of {dataset} (counterfactuals are drawn without "
+                    f"replacement); allowed values: 1..{points}"
+                )
+
+
+def _source(experiment: Experiment, dataset: str, cell: Cell, key: str) -> str | None:
+    """Where a cell's training value ``key`` is set: grid, per_dataset or fixed."""
+    train = experiment.spec["train"]
+    if key in cell.params:
+        return f"train.grid.{key}"
+    if key in train["per_dataset"].get(dataset, {}):
+        return f"train.per_dataset.{dataset}.{key}"
+    return f"train.fixed.{key}" if key in train["fixed"] else None
 
 
 @dataclass(frozen=True)
@@ -516,6 +696,20 @@ def resolve(config: Mapping[str, Any], root: str | Path) -> tuple[dict, dict[str
     """:func:`load_config` and its :func:`experiments`, from the repository ``root``."""
     conf = load_config(config, root)
     return conf, experiments(conf, root)
+
+
+def check_device(device: str) -> None:
+    """Fail before any job when ``device`` is ``cuda`` and torch on this machine sees no GPU
+    (the onstart of a local run: a cluster's jobs run on nodes with their own GPUs). Only
+    then is torch imported, so planning the DAG stays without it."""
+    if device != "cuda":
+        return
+    from cftrain.experiment import resolve_device
+
+    try:
+        resolve_device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"config: key 'device': {err}") from None
 
 
 def check_raw_files(datasets: Iterable[str], mirror: str | Path | None = None) -> None:

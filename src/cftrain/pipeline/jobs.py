@@ -93,12 +93,14 @@ def training_config(spec: Mapping[str, Any]) -> TrainingConfig:
     )
 
 
-def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") -> str:
+def train_job(
+    spec: Mapping[str, Any], out: str | Path, device: str = "auto", restart: bool = False
+) -> str:
     """Train one cell (``spec``: :meth:`cftrain.pipeline.config.Experiment.training`) into
     ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, the
     resolved config, device used, summary, and the model's digest and identity that its
     readers check, :func:`cftrain.pipeline.artifacts.check_model`). A killed job resumes from
-    its per-epoch checkpoint. Returns the summary line."""
+    its per-epoch checkpoint, unless ``restart``. Returns the summary line."""
     out = Path(out)
     config = training_config(spec)
     used = resolve_device(device)
@@ -113,6 +115,7 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
         device=used,
         checkpoint_dir=checkpoint,
         quiet=not sys.stderr.isatty(),
+        restart=restart,
     )
     seconds = time.perf_counter() - start
     last = result.log.iloc[-1]
@@ -150,30 +153,68 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
     )
 
 
+class JobInputError(artifacts.RefusedArtifact):
+    """A job's input file is missing, unreadable or does not fit the job; names the file (and
+    is refused like a file of the wrong digest: the workflow moves it aside and remakes it)."""
+
+
 def load_model(
     model_dir: str | Path,
     ds: data.Dataset,
     device: torch.device,
     expected: Mapping[str, Any] | None = None,
 ) -> nn.Module:
-    """The trained model in ``model_dir`` (``params.json`` says how to build it), once its file
-    matches the digest recorded at training and it is a model of ``ds`` (and of ``expected``,
-    an identity of :func:`cftrain.pipeline.artifacts.expected_model`); else
-    :class:`~cftrain.pipeline.artifacts.RefusedArtifact` naming the file."""
+    """The trained model in ``model_dir`` (``params.json`` says how to build it); a missing,
+    truncated or foreign file is a :class:`JobInputError` naming it. Then the file must match
+    the digest recorded at training and be a model of ``ds`` (and of ``expected``, an identity
+    of :func:`cftrain.pipeline.artifacts.expected_model`); else
+    :class:`~cftrain.pipeline.artifacts.RefusedArtifact` naming it."""
     model_dir = Path(model_dir)
-    params = artifacts.check_model(model_dir, expected, dataset=ds.name)
+    params = _read_params(model_dir)
     net = models.build(
         params["model"], ds.n_features, ds.n_classes, **(params.get("model_options") or {})
     )
-    state = torch.load(model_dir / MODEL_FILE, map_location="cpu", weights_only=True)
-    net.load_state_dict(state)
+    path = model_dir / MODEL_FILE
+    retrain = "train the cell again (delete its folder and rerun the workflow)"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several kinds for a short or foreign file
+        size = path.stat().st_size if path.is_file() else 0
+        detail = str(err).split(". ")[0] or type(err).__name__
+        raise JobInputError(
+            path, f"not a readable model file ({size} bytes; {detail}); {retrain}"
+        ) from None
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise JobInputError(
+            path,
+            f"its weights do not fit a {params['model']} model for {ds.name} "
+            f"({ds.n_features} features, {ds.n_classes} classes): {err}; {retrain}",
+        ) from None
+    artifacts.check_model(model_dir, expected, dataset=ds.name)  # its digest and identity
     return net.to(device).eval()
+
+
+def _read_params(model_dir: Path) -> dict[str, Any]:
+    """``params.json`` of a trained cell, or a :class:`JobInputError` naming it."""
+    path = Path(model_dir) / PARAMS_FILE
+    try:
+        params = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        params = err
+    if not isinstance(params, dict) or not {"model", "config", "seed", "cell"} <= set(params):
+        raise JobInputError(
+            path,
+            f"not the params.json of a trained cell ({params!r:.200}); expected the "
+            "folder `cftrain train --out` wrote",
+        )
+    return params
 
 
 def _train_columns(model_dir: Path) -> dict[str, Any]:
     """The cell's resolved training parameters as ``train_<name>`` columns."""
-    params = json.loads((Path(model_dir) / PARAMS_FILE).read_text())
-    return {f"train_{k}": v for k, v in params["config"].items()}
+    return {f"train_{k}": v for k, v in _read_params(model_dir)["config"].items()}
 
 
 def evaluate_job(
@@ -357,7 +398,7 @@ def _models_by_seed(
     seed (:func:`load_model`)."""
     out: dict[int, dict[str, nn.Module]] = {}
     for path in map(Path, model_dirs):
-        params = artifacts.check_model(path, dataset=ds.name)
+        params = _read_params(path)
         cell, seed = params["cell"], int(params["seed"])
         if cell in out.get(seed, {}):
             raise ValueError(f"{path}: a second model of cell {cell!r} seed {seed}")

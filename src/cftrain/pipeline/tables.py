@@ -26,14 +26,13 @@ from cftrain.evaluation import (
 )
 from cftrain.evaluation.aggregation import CE_METRICS
 from cftrain.pipeline import artifacts
-from cftrain.pipeline.config import TABLE_INPUTS
+from cftrain.pipeline.config import COMPARED_CELLS, TABLE_INPUTS, TABLE_OPTIONS
+from cftrain.pipeline.reporting.names import METRIC_LABELS, MODEL_LABELS
 
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
-METRIC_LABELS = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
 LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
 MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
-MODEL_LABELS = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 
 
 def read_evaluations(
@@ -199,6 +198,25 @@ _BUILDERS: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], pd.DataFrame]] 
 }
 #: table name → (input kind, builder); the input kinds are the DAG's (``TABLE_INPUTS``)
 TABLES = {name: (TABLE_INPUTS[name], build) for name, build in _BUILDERS.items()}
+
+
+def table_options(options: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """``options`` of tables ``names`` with the defaults filled in (:data:`TABLE_OPTIONS`);
+    an unknown key or metric, or a treatment equal to the baseline, is a ``ValueError``."""
+    unknown = sorted(set(options) - set(TABLE_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown keys {unknown}; allowed keys: {list(TABLE_OPTIONS)}")
+    out = {**TABLE_OPTIONS, **options}
+    metrics = out["metrics"]
+    if not isinstance(metrics, list) or not set(metrics) <= set(CE_METRICS):
+        raise ValueError(f"metrics={metrics!r}; expected a list of {list(CE_METRICS)}")
+    comparing = [n for n in names if "treatment" in COMPARED_CELLS.get(n, ())]
+    if comparing and out["treatment"] == out["baseline"]:
+        raise ValueError(
+            f"treatment={out['treatment']!r} equals baseline; tables {comparing} compare two "
+            "different cells (e.g. treatment full, baseline vanilla)"
+        )
+    return out
 
 
 def aggregate(
