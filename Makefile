@@ -1,4 +1,5 @@
-# Entry points (README "Quick start"): `make paper`, `make test`, and `make smoke`.
+# Entry points (README "Quick start"): `make paper`, `make test`, and `make smoke`; the record
+# (docs/record.md): `make record`, `make record-smoke`, `make paper-from-record`.
 # Each creates .venv on first use; torch is pinned to the CPU build (see pyproject.toml).
 PY ?= python3
 VENV := .venv
@@ -8,7 +9,8 @@ export CFTRAIN_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspa
 # the workflow's rules call the `cftrain` command of this environment
 SNAKEMAKE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake
 
-.PHONY: setup paper smoke demo test test-unit test-integration test-slurm lint bench
+.PHONY: setup paper smoke demo test test-unit test-integration test-slurm lint bench record record-smoke \
+	paper-from-record
 
 $(BIN)/cftrain-ready: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +27,22 @@ paper: setup
 
 smoke: setup
 	$(SNAKEMAKE) --cores all --config scale=smoke
+
+# The record (docs/record.md): run the full reproduction (a no-op when it is finished), then
+# copy its final outputs to record/, write record/manifest.csv and the archive to deposit,
+# results/archive/cftrain-record-paper.tar.gz. Commit record/; upload the archive.
+record: setup
+	$(SNAKEMAKE) --cores all --configfile config/reproduction.yaml
+	$(BIN)/cftrain record pack --results results --record record
+
+# The smoke record the fresh-clone test compares with (tables only, record/smoke/).
+record-smoke: setup
+	$(SNAKEMAKE) --cores all --config scale=smoke
+	$(BIN)/cftrain record pack --results results/smoke --record record/smoke --tables-only
+
+# Only the paper, from the committed record's tables and figures: results/from_record/paper/paper.pdf
+paper-from-record: setup
+	$(SNAKEMAKE) --cores all --config paper_from=record
 
 demo: setup
 	$(BIN)/python -m cftrain.demo

@@ -1,8 +1,10 @@
 # Counterfactual Training reproduction: raw data → training per grid cell → evaluation →
-# tables (→ figures and paper, workflow/rules/figures.smk and paper.smk).
-#   snakemake --cores all                        the paper (single, mutability, ablation)
-#   snakemake --cores all --config scale=smoke   the whole DAG at tiny sizes
+# tables (→ figures and paper, workflow/rules/figures.smk and paper.smk) → verify against the
+# committed record (workflow/rules/verify.smk).
+#   snakemake --cores all                        the paper (single, mutability, ablation), results/
+#   snakemake --cores all --config scale=smoke   the whole DAG at tiny sizes, results/smoke/
 #   snakemake --cores all --config experiments=[initial_grid]
+#   snakemake --cores all --config paper_from=record   only the paper, from record/
 # Experiments are data: config/experiments/*.yaml, validated by workflow/schemas/.
 
 
@@ -31,12 +33,15 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/verify.smk"
 include: "workflow/rules/paper.smk"
 
 
 rule all:
     default_target: True
     input:
-        TABLE_TARGETS,
+        [] if FROM_RECORD else TABLE_TARGETS,
         FIGURE_TARGETS,
         PAPER_TARGETS,
+        VERIFY_TARGETS,
+        [] if FROM_RECORD else REFUSED,

@@ -56,6 +56,7 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
     runs = json.loads(record.read_text())
     return {
         "a": Path(runs["a"][0]),
+        "a_output": Path(runs["a_output"][0]),
         "b": Path(runs["b"][0]),
         "before": set(runs["before"]),
         "trained": set(runs["trained"]),
@@ -63,11 +64,15 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
 
 
 def _smoke_runs(root: Path) -> dict[str, set[str]]:
-    """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
-    once a third of the training jobs finished, then resumed with --rerun-incomplete."""
-    a = root / "smoke_a"
-    a.mkdir()
-    run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE)
+    """Run A: the smoke workflow straight through in a fresh clone of the working tree, with
+    the clone's own code (issue 24). Run B: the repository's workflow in an empty folder,
+    SIGKILLed (with its jobs) once a third of the training jobs finished, then resumed with
+    --rerun-incomplete."""
+    a = workflow.fresh_clone(root / "smoke_a")
+    env = workflow.run_env(PYTHONPATH=str(a / "src"))
+    run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE, env=env, repo=a)
+    output = root / "smoke_a.out"
+    output.write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stderr[-5000:]
 
     b = root / "smoke_b"
@@ -103,7 +108,14 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     trained = {
         str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
     }
-    return {"a": {str(a)}, "b": {str(b)}, "before": before, "trained": trained}
+    return {
+        "a": {str(a)},
+        "a_output": {str(output)},
+        "b": {str(b)},
+        "before": before,
+        "trained": trained,
+    }
+
 
 
 #: the integration tier: whole workflow runs (smoke, paper and LaTeX build, Snakemake on bad

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yte
 
+from cftrain.pipeline import paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_SH = ROOT / "tests" / "cluster" / "slurm.sh"
 OVERLAY = ROOT / "tests" / "cluster" / "profile"
@@ -113,9 +115,10 @@ def job_counts(run: Run) -> dict[str, int]:
 
 
 def slurm_job_ids_in_logs(workdir: Path) -> dict[Path, int | None]:
-    """The Slurm job id each rule log under results/logs records (None: not under Slurm)."""
+    """The Slurm job id each rule log of the smoke run (results/smoke/logs) records (None: not
+    under Slurm)."""
     ids: dict[Path, int | None] = {}
-    for log in sorted((workdir / "results" / "logs").rglob("*.log")):
+    for log in sorted((workdir / paths.root("smoke") / "logs").rglob("*.log")):
         found = re.search(r"slurm_job_id=(\w+)", log.read_text(errors="replace"))
         ids[log] = int(found.group(1)) if found and found.group(1).isdigit() else None
     return ids

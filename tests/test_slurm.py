@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cftrain.pipeline import paths
 from slurm_workflow import (
     ROOT,
     Run,
@@ -30,6 +31,7 @@ from slurm_workflow import (
 pytestmark = pytest.mark.slurm
 
 SMOKE = "scale=smoke"
+SMOKE_ROOT = paths.root("smoke")  # results/smoke
 SMOKE_TIMEOUT = 3600  # about 5 minutes on 2 free cores; far more on a shared, loaded machine
 
 
@@ -63,7 +65,7 @@ def slurm_smoke(cluster, tmp_path_factory) -> Run:
 
 
 def table_files(workdir: Path) -> dict[str, bytes]:
-    results = workdir / "results"
+    results = workdir / SMOKE_ROOT
     return {
         str(p.relative_to(results)): p.read_bytes()
         for p in sorted(results.rglob("tables/*"))
@@ -76,7 +78,7 @@ def test_every_smoke_job_ran_under_slurm(slurm_smoke):
     assert jobs, "the run submitted no Slurm job"
     assert {j.state for j in jobs} == {"COMPLETED"}, jobs
     in_logs = slurm_job_ids_in_logs(slurm_smoke.workdir)
-    assert in_logs, "no rule log under results/logs"
+    assert in_logs, f"no rule log under {SMOKE_ROOT}/logs"
     not_slurm = [str(log) for log, job in in_logs.items() if job is None]
     assert not not_slurm, f"rule logs without a Slurm job id: {not_slurm}"
     # every job id a log names is a job of this run, and every job of the run wrote a log
@@ -123,12 +125,12 @@ def _train_target(workdir: Path) -> tuple[str, Path]:
     """One smoke training job's output and its rule log (from a dry run's plan)."""
     plan = snakemake(workdir, "--config", SMOKE, "--dry-run", "--printshellcmds")
     outputs = sorted(
-        re.findall(r"output: (results/single/moons/[^/,\s]+/seed0/model\.pt)", plan.output)
+        re.findall(rf"output: ({SMOKE_ROOT}/single/moons/[^/,\s]+/seed0/model\.pt)", plan.output)
     )
     assert outputs, plan.output[-3000:]
     model = outputs[0]
     log = re.search(
-        re.escape(model) + r".*?log: (results/logs/train/\S+\.log)", plan.output, re.DOTALL
+        re.escape(model) + rf".*?log: ({SMOKE_ROOT}/logs/train/\S+\.log)", plan.output, re.DOTALL
     )
     assert log, plan.output[-3000:]
     return model, workdir / log.group(1)
@@ -189,19 +191,19 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     assert len(failed_ids) == 1, jobs
     # Snakemake names the failed (group) job and its Slurm log, which carries the Slurm job id
     assert re.search(rf"Error in group train_cells\s+log: \S+/{failed_ids[0]}\.log", failed.output)
-    bad_log = work / "results/logs/train/single/lin_sep/full/seed0.log"
+    bad_log = work / SMOKE_ROOT / "logs/train/single/lin_sep/full/seed0.log"
     assert "nce=10000000 exceeds" in bad_log.read_text()
     assert f"slurm_job_id={failed_ids[0]}" in bad_log.read_text()
-    assert not (work / "results/single/lin_sep/full/seed0/model.pt").exists()
-    assert (work / "results/single/moons/full/seed0/model.pt").exists()  # --keep-going
+    assert not (work / SMOKE_ROOT / "single/lin_sep/full/seed0/model.pt").exists()
+    assert (work / SMOKE_ROOT / "single/moons/full/seed0/model.pt").exists()  # --keep-going
 
     fixed = ("--configfile", str(tmp_path / "fixed.yaml"), *args)
     plan = snakemake(work, *fixed, "--dry-run", profile="slurm")
     assert plan.returncode == 0, plan.output[-3000:]
     planned = {rule: n for rule, n in job_counts(plan).items() if rule != "all"}
     assert "data" not in planned  # what succeeded stays
-    assert not re.search(r"output: results/single/moons/\S+/model\.pt", plan.output)
-    assert "results/single/lin_sep/full/seed0/model.pt" in plan.output
+    assert not re.search(rf"output: {SMOKE_ROOT}/single/moons/\S+/model\.pt", plan.output)
+    assert f"{SMOKE_ROOT}/single/lin_sep/full/seed0/model.pt" in plan.output
     rerun = snakemake(work, *fixed, profile="slurm")
     assert rerun.returncode == 0, rerun.output[-5000:]
     resubmitted = rerun.slurm_jobs()

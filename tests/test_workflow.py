@@ -9,7 +9,9 @@ through a session fixture: an uninterrupted one, and one killed midway and resum
 from __future__ import annotations
 
 import collections
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +21,17 @@ import pytest
 import torch
 
 from cftrain.pipeline import config as cfg
-from cftrain.pipeline import jobs
-from workflow_helpers import ROOT, SMOKE, run_env, snakemake
+from cftrain.pipeline import jobs, paths, record
+from workflow_helpers import (
+    ROOT,
+    SMOKE,
+    SMOKE_ROOT,
+    flip_bytes,
+    flip_in_column,
+    git,
+    run_env,
+    snakemake,
+)
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -44,9 +55,10 @@ def all_targets(workdir: Path, *config: str) -> list[str]:
     return match.group(1).split(", ")
 
 
-def tables(workdir: Path) -> dict[str, bytes]:
-    """Every aggregated table (CSV and LaTeX) except the wall times, by relative path."""
-    files = [*workdir.glob("results/*/tables/*"), *workdir.glob("results/tables/*")]
+def tables(workdir: Path, root: str = SMOKE_ROOT) -> dict[str, bytes]:
+    """Every aggregated table (CSV and LaTeX) of the run under ``root`` (the smoke scale's by
+    default) except the wall times, by relative path."""
+    files = [*workdir.glob(f"{root}/*/tables/*"), *workdir.glob(f"{root}/tables/*")]
     return {
         str(p.relative_to(workdir)): p.read_bytes() for p in files if "wall_times" not in p.name
     }
@@ -74,7 +86,7 @@ def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
     counts = job_counts(run.stdout)
     _, experiments = cfg.resolve({}, ROOT)
     expected = collections.Counter(j.rule for j in cfg.plan(experiments.values()))
-    expected.update({"main_table": 1, "wall_times": 1, "all": 1})
+    expected.update({"main_table": 1, "wall_times": 1, "verify": 1, "all": 1})
     assert {rule: counts.get(rule) for rule in expected} == dict(expected)
     single = experiments["single"]
     cells = sum(len(e.datasets) * len(e.cells) * len(e.seeds) for e in experiments.values())
@@ -115,15 +127,15 @@ def test_smoke_run_produces_every_target(smoke_runs):
     assert any(t.endswith("initial_grid/tables/initial_grid.csv") for t in targets)
     for target in targets:
         assert (a / target).stat().st_size > 0, target
-    main = pd.read_csv(a / "results" / "tables" / "main.csv")
+    main = pd.read_csv(a / SMOKE_ROOT / "tables" / "main.csv")
     assert set(main["metric"]) == {"ip", "mmd", "cost"}
-    grid = pd.read_csv(a / "results" / "initial_grid" / "tables" / "initial_grid.csv")
+    grid = pd.read_csv(a / SMOKE_ROOT / "initial_grid" / "tables" / "initial_grid.csv")
     assert set(grid["generator"]) == {"ecco", "generic", "omniscient", "revise"}
     assert set(grid["protocol"]) == {"ecco", "own"} and set(grid["step_size"]) == {0.1}
-    log = (a / "results/logs/train/single/moons/full/seed0.log").read_text()
+    log = (a / SMOKE_ROOT / "logs/train/single/moons/full/seed0.log").read_text()
     assert re.search(r"trained single/moons/full/seed0: 4 epochs, accuracy \d\.\d{3}", log)
     assert "\r" not in log  # no progress bars in logs
-    assert "Nothing to be done" in snakemake(a, "-n", *SMOKE).stdout
+    assert "Nothing to be done" in snakemake(a, "-n", *SMOKE, repo=a).stdout
 
 
 @SMOKE_GROUP
@@ -164,20 +176,140 @@ def test_copied_evaluation_rows_equal_a_fresh_search(smoke_runs, tmp_path, monke
     owners = cfg.model_owners(experiments.values())
     ablation = experiments["ablation"]
     ds = ablation.datasets[0]
+    layout = paths.Layout(SMOKE_ROOT)
+    coordinates = ("experiment", "dataset", "cell", "seed")
     dirs = {
-        c.id: "results/{}/{}/{}/seed{}".format(*owners[("ablation", ds, c.id, 0)])
+        c.id: layout.path(
+            "model_dir", **dict(zip(coordinates, owners[("ablation", ds, c.id, 0)], strict=True))
+        )
         for c in ablation.groups["all"]
     }
-    assert dirs["full"].startswith("results/single/")
-    log = (a / f"results/logs/evaluate/ablation/{ds}/ecco-all-seed0.log").read_text()
+    assert dirs["full"].startswith(f"{SMOKE_ROOT}/single/")
+    where = dict(dataset=ds, protocol="ecco", group="all", seed=0)
+    log = (a / layout.log("evaluate", experiment="ablation", **where)).read_text()
     assert "(full, vanilla copied)" in log
     spec = ablation.evaluation(ds, "all", "ecco")
     jobs.evaluate_job(spec, dirs, tmp_path / "fresh.parquet", 0, "cpu")
     fresh = pd.read_parquet(tmp_path / "fresh.parquet")
-    copied = pd.read_parquet(f"results/ablation/{ds}/eval/ecco-all-seed0.parquet")
+    copied = pd.read_parquet(layout.path("evaluation", experiment="ablation", **where))
     pd.testing.assert_frame_equal(copied, fresh)
     assert copied.attrs == fresh.attrs and set(copied["model"]) == set(dirs)
-    single = f"results/single/{ds}/eval/ecco-all-seed0.parquet"
+    single = layout.path("evaluation", experiment="single", **where)
     other = {**spec, "settings": spec["settings"][:1]}
     with pytest.raises(ValueError, match=f"cannot reuse {single} for cell 'full'.*settings"):
         jobs.evaluate_job(other, dirs, tmp_path / "x.parquet", 0, "cpu", {"full": single})
+
+
+# --- issue 24: a fresh clone, scales apart, artifacts checked where read, the record ---------
+
+
+@SMOKE_GROUP
+def test_a_fresh_clone_trains_every_model_changes_nothing_tracked_and_verifies(smoke_runs):
+    """Run A ran in a fresh clone of the working tree with the clone's code (conftest): every
+    training and evaluation job of the plan ran (no model came from elsewhere), git sees no
+    tracked file changed and nothing new that is not ignored, and `verify` found every table
+    cell equal to the committed smoke record (record/smoke/)."""
+    a = smoke_runs["a"]
+    _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
+    planned = collections.Counter(j.rule for j in cfg.plan(experiments.values()))
+    ran = job_counts(smoke_runs["a_output"].read_text())
+    assert {r: ran.get(r) for r in ("train", "evaluate", "assess")} == {
+        r: planned[r] for r in ("train", "evaluate", "assess")
+    }
+    assert len(list(a.glob(f"{SMOKE_ROOT}/**/model.pt"))) == planned["train"]
+    assert git(a, "status", "--porcelain", "--untracked-files=all") == ""
+    verified = a / SMOKE_ROOT / "verify"
+    report = json.loads((verified / "report.json").read_text())
+    totals = report["totals"]
+    assert totals["tables_not_in_record"] == 0 and totals["tables_compared"] >= 15
+    assert totals["equal"] == totals["cells"] > 500, (verified / "report.md").read_text()
+    assert set(pd.read_csv(verified / "report.csv")["status"]) == {"equal"}
+    macros = (a / SMOKE_ROOT / "paper" / "generated" / "macros.tex").read_text()
+    assert report["sentence"] in macros and f"{totals['cells']:,} table cells" in macros
+
+
+@SMOKE_GROUP
+def test_a_smoke_run_writes_only_under_its_root_and_the_paper_reuses_none_of_it(smoke_runs):
+    a = smoke_runs["a"]
+    assert sorted(p.name for p in (a / "results").iterdir()) == ["smoke"]
+    plan = snakemake(a, "-n", repo=a)  # the paper scale in the same folder: all of it to do
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    _, experiments = cfg.resolve({}, ROOT)
+    trainings = sum(j.rule == "train" for j in cfg.plan(experiments.values()))
+    assert job_counts(plan.stdout)["train"] == trainings
+
+
+@SMOKE_GROUP
+def test_damaged_model_and_evaluation_are_refused_named_and_remade(smoke_runs, tmp_path):
+    """Four flipped bytes in a model and in an evaluation table: their consumers refuse them,
+    naming the file, and move them aside; the next run remakes them (the workflow makes every
+    file with a `.refused` twin a target) and everything after them, and every table comes out
+    as before."""
+    work = tmp_path / "work"
+    shutil.copytree(smoke_runs["a"], work, symlinks=True)
+    _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
+    grid = experiments["initial_grid"]
+    layout = paths.Layout(SMOKE_ROOT)
+    cell = next(c.id for c in grid.cells if c.params["objective"] == "full")
+    model = work / layout.path("model", experiment=grid.name, dataset="moons", cell=cell, seed=0)
+    evaluation = work / layout.path(
+        "evaluation", experiment="single", dataset="moons", protocol="ecco", group="all", seed=0
+    )
+    before = {p: p.read_bytes() for p in (model, evaluation)}
+    expected_tables = tables(work)
+    flip_bytes(model)
+    flip_in_column(evaluation, "ip")
+    a = smoke_runs["a"]  # the clone's workflow, as its Snakemake metadata records it
+    env = run_env(PYTHONPATH=str(a / "src"))
+    failed = snakemake(work, "--cores", "2", *SMOKE, "--keep-going", env=env, repo=a)
+    assert failed.returncode != 0
+    logs = "\n".join(p.read_text() for p in (work / SMOKE_ROOT / "logs").rglob("*.log"))
+    for path in before:
+        name = str(path.relative_to(work))
+        assert f"refused {name}" in logs, failed.stderr[-3000:]
+        assert not path.exists() and path.with_name(path.name + ".refused").is_file()
+    assert "the file changed after it was written" in logs  # the model's digest
+    rerun = snakemake(work, "--cores", "2", *SMOKE, env=env, repo=a)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert not list(work.rglob("*.refused"))  # remade: the markers are gone
+    assert model.read_bytes() == before[model]  # retrained, bit for bit
+    assert evaluation.read_bytes() == before[evaluation]  # evaluated again, bit for bit
+    assert tables(work) == expected_tables
+
+
+@SMOKE_GROUP
+def test_record_pack_writes_the_record_and_an_archive_that_unpacks_checked(
+    smoke_runs, tmp_path, monkeypatch
+):
+    """`cftrain record pack` (make record) on the smoke run: final outputs into the record,
+    a manifest of every per-job file with its config digest and SHA-256, and a reproducible
+    archive whose SHA-256 the manifest records; `cftrain record unpack` restores the files
+    and refuses an archive that is not the recorded one."""
+    a = smoke_runs["a"]
+    monkeypatch.chdir(a)
+    record_dir, archive_dir = tmp_path / "record", tmp_path / "archive"
+    summary = record.pack(SMOKE_ROOT, record_dir, archive_dir=archive_dir)
+    rows = record.read_manifest(record_dir / record.MANIFEST)
+    kinds = collections.Counter(r["kind"] for r in rows)
+    _, experiments = cfg.resolve({"scale": "smoke"}, ROOT)
+    planned = collections.Counter(j.rule for j in cfg.plan(experiments.values()))
+    assert kinds["model"] == kinds["params"] == kinds["training_log"] == planned["train"]
+    assert kinds["archive"] == 1 and rows[-1]["kind"] == "archive"
+    assert rows[-1]["sha256"] == summary["archive_sha256"]
+    single = experiments["single"]
+    model = next(r for r in rows if r["kind"] == "model" and r["experiment"] == "single")
+    assert model["digest"] == cfg.digest(
+        single.training(model["dataset"], model["cell"], int(model["seed"]))
+    )
+    assert model["sha256"] == record.sha256_file(model["path"])
+    for rel in ("paper/paper.pdf", "provenance.json", "tables/main.csv", "figures"):
+        assert (record_dir / rel).exists(), rel
+    again = record.pack(SMOKE_ROOT, tmp_path / "again", archive_dir=tmp_path / "archive2")
+    assert again["archive_sha256"] == summary["archive_sha256"]  # the same files, same bytes
+    into = tmp_path / "unpacked"
+    record.unpack(summary["archive"], record_dir, into)
+    for row in rows[:-1]:
+        assert record.sha256_file(into / row["path"]) == row["sha256"], row["path"]
+    flip_bytes(Path(summary["archive"]))
+    with pytest.raises(SystemExit, match="is not the record's"):
+        record.unpack(summary["archive"], record_dir, tmp_path / "other")

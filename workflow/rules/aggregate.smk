@@ -8,16 +8,13 @@ for exp in EXPERIMENTS.values():
             evaluations=stage_outputs(exp, "evaluations"),
             performance=stage_outputs(exp, "performance"),
             ig=stage_outputs(exp, "ig"),
+            spec=ancient(L.path("spec", experiment=exp.name)),
         output:
-            [
-                f"results/{exp.name}/tables/{t}.{ext}"
-                for t in exp.tables
-                for ext in ("csv", "tex")
-            ],
+            [table_file(exp.name, t, ext) for t in exp.tables for ext in ("csv", "tex")],
         log:
-            f"results/logs/aggregate/{exp.name}.log",
+            L.log("aggregate", experiment=exp.name),
         benchmark:
-            f"results/benchmarks/aggregate/{exp.name}.tsv"
+            L.benchmark("aggregate", experiment=exp.name)
         conda:
             "../../envs/cftrain.yaml"
         threads: 1
@@ -29,47 +26,53 @@ for exp in EXPERIMENTS.values():
             options=table_options(exp),
             out=lambda w, output: os.path.dirname(output[0]),
         shell:
-            "cftrain aggregate --tables {params.tables} --evaluations {input.evaluations}"
-            " --performance {input.performance} --ig {input.ig} --options {params.options:q}"
-            " --out-dir {params.out} > {log} 2>&1"
+            "cftrain aggregate --spec {input.spec} --tables {params.tables}"
+            " --evaluations {input.evaluations} --performance {input.performance}"
+            " --ig {input.ig} --options {params.options:q} --out-dir {params.out}"
+            " --quarantine > {log} 2>&1"
 
 
 rule main_table:
     input:
         MAIN_SOURCES,
     output:
-        csv="results/tables/main.csv",
-        tex="results/tables/main.tex",
+        csv=cross_table("main", "csv"),
+        tex=cross_table("main", "tex"),
     log:
-        "results/logs/main_table.log",
+        L.log("main_table"),
     benchmark:
-        "results/benchmarks/main_table.tsv"
+        L.benchmark("main_table")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        stem=lambda w, output: output.csv.removesuffix(".csv"),
     shell:
-        "cftrain cross-main --inputs {input} --out results/tables/main > {log} 2>&1"
+        "cftrain cross-main --inputs {input} --out {params.stem} > {log} 2>&1"
 
 
 rule wall_times:
     input:
         benchmark_files,
     output:
-        csv="results/tables/wall_times.csv",
-        tex="results/tables/wall_times.tex",
+        csv=cross_table("wall_times", "csv"),
+        tex=cross_table("wall_times", "tex"),
     log:
-        "results/logs/wall_times.log",
+        L.log("wall_times"),
     benchmark:
-        "results/benchmarks/wall_times.tsv"
+        L.benchmark("wall_times")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        root=L.path("benchmarks_dir"),
+        stem=lambda w, output: output.csv.removesuffix(".csv"),
     shell:
-        "cftrain wall-times --inputs {input} --root results/benchmarks"
-        " --out results/tables/wall_times > {log} 2>&1"
+        "cftrain wall-times --inputs {input} --root {params.root}"
+        " --out {params.stem} > {log} 2>&1"

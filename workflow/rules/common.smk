@@ -1,11 +1,16 @@
 # Configuration: schema validation (workflow/schemas/), experiments, targets, helpers.
-# Each experiment is resolved here, once; its jobs read it from results/specs/<name>.json.
+# Each experiment is resolved here, once; its jobs read it from <root>/specs/<name>.json.
+# Every path comes from cftrain.pipeline.paths: a scale's run writes under its own root
+# (results/ for the paper, results/<scale>/ otherwise) and is checked against its record
+# (record/, record/<scale>/), which is committed; results/ never is.
+import glob
 import json
 import os
 
 from snakemake.utils import validate
 
 from cftrain.pipeline import config as cfg
+from cftrain.pipeline import paths
 
 ROOT = workflow.basedir
 
@@ -19,10 +24,14 @@ if config.get("scale") not in config and os.path.isfile(
 
 
 validate(config, f"{ROOT}/workflow/schemas/config.schema.yaml")
+SCALE = config["scale"]
+L = paths.Layout(paths.root(SCALE))  # this run's files
+RECORD = paths.Layout(f"{ROOT}/{paths.record_root(SCALE)}")  # the committed record's
+FROM_RECORD = config["paper_from"] == "record"
 EXPERIMENTS = cfg.experiments(config, ROOT)
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
 # (cftrain.vae reads this variable)
-os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath("results/cache/vae"))
+os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath(L.path("vae_cache")))
 # restart=True: training jobs start over instead of resuming a checkpoint (`cftrain train
 # --restart` reads this variable); an environment variable, not a param, so switching it
 # does not mark every finished model as outdated
@@ -34,9 +43,28 @@ DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.dataset
 onstart:
     # here, not at parse time, so `--lint` and dry runs work without the raw files (and
     # planning imports no torch); both still stop the run before any job
-    cfg.check_raw_files(DATASETS, config["data_mirror"])
-    if workflow.local_exec:  # a cluster's jobs run on nodes with their own GPUs
-        cfg.check_device(config["device"])
+    if not FROM_RECORD:
+        cfg.check_raw_files(DATASETS, config["data_mirror"])
+        if workflow.local_exec:  # a cluster's jobs run on nodes with their own GPUs
+            cfg.check_device(config["device"])
+
+
+# A file that a job refused (digest or identity wrong, cftrain.pipeline.artifacts) was moved to
+# <name>.refused. Its path becomes a target, so this run remakes it and everything after it:
+# Snakemake leaves a missing intermediate file missing while the files made from it are newer.
+REFUSED = [
+    path.removesuffix(paths.REFUSED_SUFFIX)
+    for path in sorted(
+        glob.glob(f"{L.root}/**/*{paths.REFUSED_SUFFIX}", recursive=True)
+    )
+    if os.path.relpath(path, L.root).split(os.sep)[0] in EXPERIMENTS
+]
+
+
+onsuccess:
+    for path in REFUSED:  # remade: the marker has done its work
+        if os.path.exists(path):
+            os.remove(path + paths.REFUSED_SUFFIX)
 
 
 # minutes of one training / evaluation job at the paper's sizes on one core (with margin)
@@ -51,17 +79,26 @@ def model_dir(experiment, dataset, cell, seed):
     experiment, dataset, cell, seed = OWNERS.get(
         (experiment, dataset, cell, int(seed)), (experiment, dataset, cell, seed)
     )
-    return f"results/{experiment}/{dataset}/{cell}/seed{seed}"
+    return L.path(
+        "model_dir", experiment=experiment, dataset=dataset, cell=cell, seed=seed
+    )
 
 
 def spec_file(wildcards):
     """The experiment's spec file; ``ancient``: a rewritten spec reruns only the jobs whose
     own part changed (their ``digest`` param), not all of them."""
-    return ancient(f"results/specs/{wildcards.experiment}.json")
+    return ancient(L.path("spec", experiment=wildcards.experiment))
 
 
 def eval_file(experiment, dataset, protocol, group, seed):
-    return f"results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet"
+    return L.path(
+        "evaluation",
+        experiment=experiment,
+        dataset=dataset,
+        protocol=protocol,
+        group=group,
+        seed=seed,
+    )
 
 
 def models_of(wildcards):
@@ -79,7 +116,10 @@ def stage_outputs(exp, kind):
     if not any(cfg.TABLE_INPUTS[t] == kind for t in exp.tables):
         return []
     if kind in ("performance", "ig"):
-        return [f"results/{exp.name}/{d}/{kind}.csv" for d in exp.datasets]
+        return [
+            L.path("assessment", experiment=exp.name, dataset=d, kind=kind)
+            for d in exp.datasets
+        ]
     return [
         eval_file(exp.name, d, p, g, s)
         for d in exp.datasets
@@ -134,17 +174,27 @@ def group_models(wildcards):
     }
 
 
+def table_file(experiment, table, ext="csv"):
+    return L.path("table", experiment=experiment, table=table, ext=ext)
+
+
+def cross_table(table, ext="csv"):
+    return L.path("cross_table", table=table, ext=ext)
+
+
 MAIN_SOURCES = [
-    f"results/{name}/tables/main.csv"
-    for name, e in EXPERIMENTS.items()
-    if "main" in e.tables
+    table_file(name, "main") for name, e in EXPERIMENTS.items() if "main" in e.tables
 ]
 TABLE_TARGETS = [
-    f"results/{name}/tables/{table}.{ext}"
+    table_file(name, table, ext)
     for name, e in EXPERIMENTS.items()
     for table in e.tables
     for ext in ("csv", "tex")
 ]
-TABLE_TARGETS += [f"results/tables/wall_times.{ext}" for ext in ("csv", "tex")]
+TABLE_TARGETS += [cross_table("wall_times", ext) for ext in ("csv", "tex")]
 if MAIN_SOURCES:
-    TABLE_TARGETS += [f"results/tables/main.{ext}" for ext in ("csv", "tex")]
+    TABLE_TARGETS += [cross_table("main", ext) for ext in ("csv", "tex")]
+# the tables `verify` compares with the record: every aggregated CSV but the wall times
+VERIFY_TABLES = [
+    t for t in TABLE_TARGETS if t.endswith(".csv") and "wall_times" not in t
+]

@@ -1,10 +1,10 @@
 rule data:
     output:
-        "results/data/{dataset}.json",
+        L.pattern("data"),
     log:
-        "results/logs/data/{dataset}.log",
+        L.log("data"),
     benchmark:
-        "results/benchmarks/data/{dataset}.tsv"
+        L.benchmark("data")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -4,11 +4,11 @@ rule evaluate:
         reused=lambda wc: list(reused_evaluations(wc).values()),
         spec=spec_file,
     output:
-        "results/{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet",
+        L.pattern("evaluation"),
     log:
-        "results/logs/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.log",
+        L.log("evaluate"),
     benchmark:
-        "results/benchmarks/evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}.tsv"
+        L.benchmark("evaluate")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -31,7 +31,7 @@ rule evaluate:
         "cftrain evaluate --spec {input.spec} --dataset {wildcards.dataset}"
         " --group {wildcards.group} --protocol {wildcards.protocol} {params.models}"
         " {params.reuse} --seed {wildcards.seed} --out {output} --threads {threads}"
-        " --device {params.device} > {log} 2>&1"
+        " --device {params.device} --quarantine > {log} 2>&1"
 
 
 # accuracy and robustness (kind=performance) or integrated gradients (kind=ig) of every
@@ -41,11 +41,11 @@ rule assess:
         models=lambda wc: [f"{d}/model.pt" for d in models_of(wc)],
         spec=spec_file,
     output:
-        "results/{experiment}/{dataset}/{kind}.csv",
+        L.pattern("assessment"),
     log:
-        "results/logs/{kind}/{experiment}/{dataset}.log",
+        L.log("assess"),
     benchmark:
-        "results/benchmarks/{kind}/{experiment}/{dataset}.tsv"
+        L.benchmark("assess")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -60,4 +60,4 @@ rule assess:
     shell:
         "cftrain {wildcards.kind} --spec {input.spec} --dataset {wildcards.dataset}"
         " --models {params.models} --out {output} --threads {threads}"
-        " --device {params.device} > {log} 2>&1"
+        " --device {params.device} --quarantine > {log} 2>&1"

@@ -1,6 +1,7 @@
 # The paper (issue 15): `report` writes the macros file, the table fragments and the
 # comparison with the published numbers from the aggregated tables; `paper` runs latexmk on
-# paper/paper.tex and fails on undefined references or citations.
+# paper/paper.tex and fails on undefined references or citations. With paper_from=record both
+# read the committed record (record/) instead of a run, and write under results/from_record/.
 import glob
 
 from cftrain.pipeline.reporting import outputs as report_outputs
@@ -14,32 +15,28 @@ PAPER_SOURCES = sorted(
     ]
 )
 # what the appendix shows of the configuration: the scale and each experiment's resolved spec
-APPENDIX_CONFIG = json.dumps(
-    {"scale": config.get("scale"), **{n: e.spec for n, e in EXPERIMENTS.items()}},
-    sort_keys=True,
-    default=str,
-)
-
-PAPER_TARGETS = ["results/paper/paper.pdf"]
+APPENDIX_CONFIG = json.dumps(REPORT_CONFIG, sort_keys=True, default=str)
+# where the report and the paper are written
+OUT = paths.Layout(f"{L.root}/from_record") if FROM_RECORD else L
+PAPER_TARGETS = [OUT.path("paper")]
 # the committed investigation runs of benchmarks/fidelity.py (one option changed each)
 VARIANTS = sorted(glob.glob(f"{ROOT}/benchmarks/results/fidelity-*.csv"))
 
 
 rule report:
     input:
-        tables=report_tables.required_inputs("results", EXPERIMENTS),
-        wall_times="results/tables/wall_times.csv",
+        tables=report_tables.required_inputs(SOURCE.root, RUN_DATASETS),
+        wall_times=SOURCE.path("cross_table", table="wall_times", ext="csv"),
         variants=VARIANTS,
+        verify=[] if FROM_RECORD else VERIFY_OUTPUTS["json"],
     output:
-        generated=[
-            f"results/paper/generated/{name}" for name in report_outputs.GENERATED
-        ],
-        comparison=multiext("results/comparison/comparison", ".csv", ".tex"),
-        provenance="results/provenance.json",
+        generated=[OUT.path("generated", name=n) for n in report_outputs.GENERATED],
+        comparison=[OUT.path("comparison", ext=ext) for ext in ("csv", "tex")],
+        provenance=OUT.path("provenance"),
     log:
-        "results/logs/report.log",
+        OUT.log("report"),
     benchmark:
-        "results/benchmarks/report.tsv"
+        OUT.benchmark("report")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -47,13 +44,17 @@ rule report:
         runtime=10,
         mem_mb=2000,
     params:
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.wall_times)),
         datasets=RUN_DATASETS_JSON,
         config=APPENDIX_CONFIG,
+        out=lambda w, output: os.path.dirname(output.generated[0]),
+        comparison=lambda w, output: os.path.dirname(output.comparison[0]),
+        verify=lambda w, input: f"--verify {input.verify}" if input.verify else "",
     shell:
-        "cftrain report build --datasets-json {params.datasets:q} --config-json {params.config:q}"
-        " --out results/paper/generated --comparison results/comparison"
+        "cftrain report build --results {params.results} --datasets-json {params.datasets:q}"
+        " --config-json {params.config:q} --out {params.out} --comparison {params.comparison}"
         " --wall-times {input.wall_times} --variants {input.variants}"
-        " --provenance {output.provenance} > {log} 2>&1"
+        " --provenance {output.provenance} {params.verify} > {log} 2>&1"
 
 
 rule paper:
@@ -61,20 +62,27 @@ rule paper:
         tex=f"{ROOT}/paper/paper.tex",
         sources=PAPER_SOURCES,
         generated=rules.report.output.generated,
-        figures=[f for f in FIGURE_TARGETS if f.endswith(".pdf")],
+        figures=[
+            f
+            for files in NOTEBOOK_FIGURES.values()
+            for f in files
+            if f.endswith(".pdf")
+        ],
     output:
-        "results/paper/paper.pdf",
+        OUT.path("paper"),
     log:
-        "results/logs/paper.log",
+        OUT.log("paper"),
     benchmark:
-        "results/benchmarks/paper.tsv"
+        OUT.benchmark("paper")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        build=OUT.path("paper_build_dir"),
+        search=[OUT.path("generated_dir"), SOURCE.path("figures_dir")],
     shell:
-        "cftrain report paper --tex {input.tex} --out {output}"
-        " --build-dir results/paper/build --search results/paper/generated results/figures"
-        " > {log} 2>&1"
+        "cftrain report paper --tex {input.tex} --out {output} --build-dir {params.build}"
+        " --search {params.search} > {log} 2>&1"

@@ -1,10 +1,10 @@
 rule spec:
     output:
-        "results/specs/{experiment}.json",
+        L.pattern("spec"),
     log:
-        "results/logs/spec/{experiment}.log",
+        L.log("spec"),
     benchmark:
-        "results/benchmarks/spec/{experiment}.tsv"
+        L.benchmark("spec")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -20,16 +20,16 @@ rule spec:
 
 rule train:
     input:
-        data="results/data/{dataset}.json",
+        data=L.pattern("data"),
         spec=spec_file,
     output:
-        model="results/{experiment}/{dataset}/{cell}/seed{seed}/model.pt",
-        log="results/{experiment}/{dataset}/{cell}/seed{seed}/log.csv",
-        params="results/{experiment}/{dataset}/{cell}/seed{seed}/params.json",
+        model=L.pattern("model"),
+        log=L.pattern("training_log"),
+        params=L.pattern("params"),
     log:
-        "results/logs/train/{experiment}/{dataset}/{cell}/seed{seed}.log",
+        L.log("train"),
     benchmark:
-        "results/benchmarks/train/{experiment}/{dataset}/{cell}/seed{seed}.tsv"
+        L.benchmark("train")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -5,7 +5,10 @@ hand with the same arguments. A job's ``--spec`` is its experiment's spec file
 (``results/specs/<experiment>.json``, written by ``cftrain spec``); the job's coordinates
 (dataset, cell, group, protocol, seed) pick its part. ``--threads``
 sets torch's threads (the rule's ``threads``); ``--device auto`` uses a GPU when torch sees
-one, ``cuda`` without one fails with a clear message.
+one, ``cuda`` without one fails with a clear message. A job refuses a model or evaluation table
+whose digest or identity is not the one its spec asks for, naming the file
+(:mod:`cftrain.pipeline.artifacts`); with ``--quarantine`` (the workflow's rules) the file is
+moved aside to ``<name>.refused``, so the next ``snakemake`` reruns the job that makes it.
 """
 
 from __future__ import annotations
@@ -163,32 +166,65 @@ def cmd_train(args: argparse.Namespace) -> str:
         raise SystemExit(f"cftrain train: cell {where} seed {spec['seed']} failed") from None
 
 
+def _once(pairs: list[tuple[str, str]], option: str) -> dict[str, str]:
+    """``CELL=PATH`` pairs as a dict; a cell named twice is an error, not the last one wins."""
+    cells = [c for c, _ in pairs]
+    twice = sorted({c for c in cells if cells.count(c) > 1})
+    if twice:
+        raise UsageError(f"{option} names cells {twice} more than once")
+    return dict(pairs)
+
+
+def _expected_model(exp: Any, dataset: str) -> Callable[[str, int], dict]:
+    """(cell, seed) → the identity of ``exp``'s model; a cell the experiment lacks is refused."""
+    from cftrain.pipeline.artifacts import expected_model
+    from cftrain.pipeline.config import ConfigError
+
+    def expected(cell: str, seed: int) -> dict:
+        try:
+            return expected_model(exp, dataset, cell, seed)
+        except ConfigError as err:
+            raise ValueError(f"a model of {err}") from None
+
+    return expected
+
+
 def cmd_evaluate(args: argparse.Namespace) -> str:
     from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import evaluate_job
 
-    spec = read_spec(args.spec).evaluation(args.dataset, args.group, args.protocol)
+    exp = read_spec(args.spec)
+    spec = exp.evaluation(args.dataset, args.group, args.protocol)
+    models = _once(args.model, "--model")
+    expected = {c: _expected_model(exp, args.dataset)(c, args.seed) for c in spec["cells"]}
+    reuse = _once(args.reuse, "--reuse")
     out = _writable(args.out, "--out", folder=False)
-    return evaluate_job(spec, dict(args.model), out, args.seed, args.device, dict(args.reuse))
+    return evaluate_job(spec, models, out, args.seed, args.device, reuse, expected)
 
 
 def cmd_performance(args: argparse.Namespace) -> str:
     from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import performance_job
 
-    spec = read_spec(args.spec).performance(args.dataset)
-    return performance_job(spec, args.models, _writable(args.out, "--out", False), args.device)
+    exp = read_spec(args.spec)
+    expected = _expected_model(exp, args.dataset)
+    out = _writable(args.out, "--out", False)
+    return performance_job(exp.performance(args.dataset), args.models, out, args.device, expected)
 
 
 def cmd_ig(args: argparse.Namespace) -> str:
     from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import ig_job
 
-    spec = read_spec(args.spec).performance(args.dataset)
-    return ig_job(spec, args.models, _writable(args.out, "--out", False), args.device)
+    exp = read_spec(args.spec)
+    expected = _expected_model(exp, args.dataset)
+    out = _writable(args.out, "--out", False)
+    return ig_job(exp.performance(args.dataset), args.models, out, args.device, expected)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.artifacts import expected_evaluations
+    from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.tables import aggregate, table_options
 
     inputs = {"evaluations": args.evaluations, "performance": args.performance, "ig": args.ig}
@@ -198,8 +234,25 @@ def cmd_aggregate(args: argparse.Namespace) -> str:
     except ValueError as err:
         raise UsageError(f"--options: {err}") from None
     out = _writable(args.out_dir, "--out-dir", folder=True)
-    written = aggregate(args.tables, inputs, options, out)
+    expected = expected_evaluations(read_spec(args.spec)) if args.spec else None
+    written = aggregate(args.tables, inputs, options, out, expected)
     return f"tables: {', '.join(str(p) for p in written)}"
+
+
+def cmd_verify(args: argparse.Namespace) -> str:
+    from cftrain.pipeline import verify
+
+    outcome = verify.verify_run(args.run, args.record, args.tables, args.out)
+    message = verify.summary_line(outcome)
+    if args.mode == "strict" and not outcome["passed"]:
+        raise SystemExit(f"cftrain verify (strict): {message}; see {args.out}/report.md")
+    return message
+
+
+def cmd_record(args: argparse.Namespace) -> str:
+    from cftrain.pipeline import record
+
+    return record.main(args)
 
 
 def cmd_cross_main(args: argparse.Namespace) -> str:
@@ -272,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="CELL=PARQUET: copy the cell's rows from an identical earlier evaluation",
     )
+    _quarantine(p)
 
     for name, func, help in (
         ("performance", cmd_performance, "accuracy and FGSM/PGD robustness (SPEC §5.4)"),
@@ -282,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dataset", required=True)
         p.add_argument("--models", nargs="+", required=True, help="model folders")
         p.add_argument("--out", required=True, type=Path, help="CSV file")
+        _quarantine(p)
 
     p = add("aggregate", cmd_aggregate, "tables of one experiment (SPEC §5.3, §6)", False)
     p.add_argument(
@@ -302,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{k} (default {v!r})" for k, v in TABLE_OPTIONS.items()),
     )
     p.add_argument("--out-dir", required=True, type=Path, help="<name>.csv and .tex go here")
+    p.add_argument("--spec", type=Path, help=f"{spec_help}: check each evaluation's identity")
+    _quarantine(p)
 
     p = add("cross-main", cmd_cross_main, "the main table across experiments", False)
     p.add_argument("--inputs", nargs="+", required=True)
@@ -311,8 +368,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", required=True)
     p.add_argument("--root", required=True, help="folder holding <rule>/<wildcards>.tsv")
     p.add_argument("--out", required=True)
+
+    p = add("verify", cmd_verify, "compare a run's tables with the committed record", False)
+    p.add_argument("--run", required=True, help="the run's results root (results[/<scale>])")
+    p.add_argument("--record", required=True, help="the record's root (record[/<scale>])")
+    p.add_argument("--tables", nargs="+", required=True, help="the run's table CSVs to compare")
+    p.add_argument("--mode", choices=("report", "strict"), default="report")
+    p.add_argument("--out", required=True, type=Path, help="report.{csv,md,json} go here")
+
+    p = sub.add_parser("record", help="the committed record: pack, unpack, check (issue 24)")
+    p.set_defaults(func=cmd_record, threads=1)
+    from cftrain.pipeline.record import register as register_record
+
+    register_record(p)
     report_cli.register(sub)  # cftrain report … (issue 15)
     return parser
+
+
+def _quarantine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="move a refused input aside (<name>.refused), so the workflow remakes it",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -320,15 +398,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import torch
 
+    from cftrain.pipeline.artifacts import RefusedArtifact, quarantine
     from cftrain.pipeline.job_context import job_context
-    from cftrain.pipeline.jobs import JobInputError
 
     print(f"cftrain: {job_context()}", file=sys.stderr, flush=True)
 
     torch.set_num_threads(max(1, args.threads))
     try:
         print(args.func(args), flush=True)
-    except (*CLEAR_ERRORS, JobInputError) as err:
+    except RefusedArtifact as err:  # JobInputError is one: a file not what the job needs
+        message = f"cftrain {args.command}: error: {err}"
+        if getattr(args, "quarantine", False) and err.path.exists():
+            moved = quarantine(err.path)
+            message += f"; moved to {moved}, so the next run of the workflow remakes it"
+        parser.exit(2, message + "\n")
+    except CLEAR_ERRORS as err:
         parser.exit(2, f"cftrain {args.command}: error: {err}\n")
 
 

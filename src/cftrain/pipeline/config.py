@@ -560,6 +560,14 @@ def _model_identity(job: Mapping[str, Any]) -> dict[str, Any]:
     return identity
 
 
+def model_digest(job: Mapping[str, Any]) -> str:
+    """The digest of the model a training job (:meth:`Experiment.training`) trains: equal for
+    two jobs that train the identical model (:func:`model_owners`), whatever their experiment.
+    ``params.json`` records it beside ``model.pt``, and a reader checks it
+    (:mod:`cftrain.pipeline.artifacts`)."""
+    return digest(_model_identity(job))
+
+
 def model_owners(experiments: Iterable[Experiment]) -> dict[TrainingJob, TrainingJob]:
     """Every training job → the first configured job that trains the identical model.
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ from cftrain.evaluation import (
     write_parquet,
 )
 from cftrain.experiment import cell_config, resolve_device, train_cell
+from cftrain.pipeline import artifacts
+from cftrain.pipeline.artifacts import MODEL_FILE, PARAMS_FILE
 from cftrain.training_config import TrainingConfig
 
-MODEL_FILE = "model.pt"
 LOG_FILE = "log.csv"
-PARAMS_FILE = "params.json"
+#: a model's expected identity, by (cell, seed): what a reader of several models checks
+Expected = Callable[[str, int], Mapping[str, Any]]
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
@@ -95,8 +98,9 @@ def train_job(
 ) -> str:
     """Train one cell (``spec``: :meth:`cftrain.pipeline.config.Experiment.training`) into
     ``out``: ``model.pt`` (state dict), ``log.csv`` (per epoch), ``params.json`` (spec, the
-    resolved config, device used, summary). A killed job resumes from its per-epoch
-    checkpoint, unless ``restart``. Returns the summary line."""
+    resolved config, device used, summary, and the model's digest and identity that its
+    readers check, :func:`cftrain.pipeline.artifacts.check_model`). A killed job resumes from
+    its per-epoch checkpoint, unless ``restart``. Returns the summary line."""
     out = Path(out)
     config = training_config(spec)
     used = resolve_device(device)
@@ -123,8 +127,10 @@ def train_job(
         "seconds": seconds,
     }
     state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    buffer = io.BytesIO()  # saved from memory, the file's bytes do not depend on its name:
+    torch.save(state, buffer)  # the same weights give the same model.pt (and SHA-256)
     with atomic_path(out / MODEL_FILE) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getvalue())
     write_csv(result.log, out / LOG_FILE)
     params = {
         **spec,
@@ -134,6 +140,7 @@ def train_job(
         "summary": summary,
     }
     params["torch"] = torch.__version__
+    params.update(artifacts.sidecar(spec, out / MODEL_FILE))
     write_json(params, out / PARAMS_FILE)
     shutil.rmtree(checkpoint, ignore_errors=True)
     mature = summary["percent_mature"]
@@ -146,13 +153,22 @@ def train_job(
     )
 
 
-class JobInputError(ValueError):
-    """A job's input file is missing, unreadable or does not fit the job; names the file."""
+class JobInputError(artifacts.RefusedArtifact):
+    """A job's input file is missing, unreadable or does not fit the job; names the file (and
+    is refused like a file of the wrong digest: the workflow moves it aside and remakes it)."""
 
 
-def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) -> nn.Module:
+def load_model(
+    model_dir: str | Path,
+    ds: data.Dataset,
+    device: torch.device,
+    expected: Mapping[str, Any] | None = None,
+) -> nn.Module:
     """The trained model in ``model_dir`` (``params.json`` says how to build it); a missing,
-    truncated or foreign file is a :class:`JobInputError` naming it."""
+    truncated or foreign file is a :class:`JobInputError` naming it. Then the file must match
+    the digest recorded at training and be a model of ``ds`` (and of ``expected``, an identity
+    of :func:`cftrain.pipeline.artifacts.expected_model`); else
+    :class:`~cftrain.pipeline.artifacts.RefusedArtifact` naming it."""
     model_dir = Path(model_dir)
     params = _read_params(model_dir)
     net = models.build(
@@ -166,15 +182,17 @@ def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) ->
         size = path.stat().st_size if path.is_file() else 0
         detail = str(err).split(". ")[0] or type(err).__name__
         raise JobInputError(
-            f"{path}: not a readable model file ({size} bytes; {detail}); {retrain}"
+            path, f"not a readable model file ({size} bytes; {detail}); {retrain}"
         ) from None
     try:
         net.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
         raise JobInputError(
-            f"{path}: its weights do not fit a {params['model']} model for {ds.name} "
-            f"({ds.n_features} features, {ds.n_classes} classes): {err}; {retrain}"
+            path,
+            f"its weights do not fit a {params['model']} model for {ds.name} "
+            f"({ds.n_features} features, {ds.n_classes} classes): {err}; {retrain}",
         ) from None
+    artifacts.check_model(model_dir, expected, dataset=ds.name)  # its digest and identity
     return net.to(device).eval()
 
 
@@ -187,8 +205,9 @@ def _read_params(model_dir: Path) -> dict[str, Any]:
         params = err
     if not isinstance(params, dict) or not {"model", "config", "seed", "cell"} <= set(params):
         raise JobInputError(
-            f"{path}: not the params.json of a trained cell ({params!r:.200}); expected the "
-            "folder `cftrain train --out` wrote"
+            path,
+            f"not the params.json of a trained cell ({params!r:.200}); expected the "
+            "folder `cftrain train --out` wrote",
         )
     return params
 
@@ -205,16 +224,39 @@ def evaluate_job(
     seed: int,
     device: str = "auto",
     reuse: Mapping[str, str | Path] | None = None,
+    expected: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The SPEC §5.2 benchmark of one cell group (cell id → model folder) under one protocol
     (``spec`` from :meth:`cftrain.pipeline.config.Experiment.evaluation`) → one parquet table with
-    ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added.
+    ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added, and its
+    identity and content digest (:func:`cftrain.pipeline.artifacts.stamp`).
+
+    The cells must be the group's (``spec['cells']``), each once. ``expected`` (cell id → the
+    model identity of :func:`cftrain.pipeline.artifacts.expected_model`): every model, and every
+    copied table's model of the cell, must be that one; a file that is not is refused
+    (:class:`~cftrain.pipeline.artifacts.RefusedArtifact`), naming it.
 
     ``reuse`` (cell id → parquet of an earlier job that evaluated the same model with the same
     settings, sizes and seeds, :func:`cftrain.pipeline.config.evaluation_owners`): those
     cells' rows are copied from there, relabelled, instead of searched again; the table equals
     the one a full run would write."""
     reuse = dict(reuse or {})
+    expected = dict(expected or {})
+    where = f"{spec['experiment']}/{spec['dataset']} group {spec['group']!r}"
+    unknown = sorted(set(model_dirs) - set(spec["cells"]))
+    missing = [c for c in spec["cells"] if c not in model_dirs]
+    if unknown or missing:
+        raise ValueError(
+            f"evaluate: {where} has cells {spec['cells']}; the models given "
+            + "; ".join(
+                part
+                for part in (
+                    f"name cells {unknown} not in it" if unknown else "",
+                    f"lack cells {missing}" if missing else "",
+                )
+                if part
+            )
+        )
     unknown = sorted(set(reuse) - set(model_dirs))
     if unknown:
         raise ValueError(f"evaluate: --reuse names cells {unknown} that are not in the group")
@@ -222,10 +264,15 @@ def evaluate_job(
     ds = data.load(spec["dataset"])
     settings = [EvalSetting(**s) for s in spec["settings"]]
     start = time.perf_counter()
-    tables = {path: pd.read_parquet(path) for path in set(reuse.values())}  # each read once
-    parts = [_reused_rows(tables[path], path, cell, spec, seed) for cell, path in reuse.items()]
+    tables = {path: artifacts.read_evaluation(path) for path in set(reuse.values())}  # once each
+    parts = [
+        _reused_rows(tables[path], path, cell, spec, seed, expected.get(cell))
+        for cell, path in reuse.items()
+    ]
     nets = {
-        cell: load_model(path, ds, used) for cell, path in model_dirs.items() if cell not in reuse
+        cell: load_model(path, ds, used, expected.get(cell, {"seed": int(seed)}))
+        for cell, path in model_dirs.items()
+        if cell not in reuse
     }
     if nets:
         x, y = ds.tensors(spec["split"], used)
@@ -255,6 +302,13 @@ def evaluate_job(
     )
     table = table.merge(params, on="model", how="left")
     table.attrs = attrs
+    digests = {
+        c: tables[reuse[c]].attrs[artifacts.IDENTITY]["models"][c]
+        if c in reuse
+        else json.loads((Path(p) / PARAMS_FILE).read_text())["model_digest"]
+        for c, p in model_dirs.items()
+    }
+    artifacts.stamp(table, artifacts.evaluation_identity(spec, seed, digests))
     write_parquet(table, out)
     return (
         f"evaluated {spec['experiment']}/{ds.name} group {spec['group']} protocol "
@@ -269,10 +323,23 @@ _LABEL_COLUMNS = ("group", "protocol", "seed")
 
 
 def _reused_rows(
-    table: pd.DataFrame, path: str | Path, cell: str, spec: Mapping[str, Any], seed: int
+    table: pd.DataFrame,
+    path: str | Path,
+    cell: str,
+    spec: Mapping[str, Any],
+    seed: int,
+    expected: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Cell ``cell``'s benchmark rows and counts from an earlier evaluation table (read from
-    ``path``), checked against ``spec`` so a stale or foreign file is refused, not copied."""
+    ``path``), checked against ``spec`` and the cell's ``expected`` model identity so a stale
+    or foreign file is refused, not copied."""
+    recorded = table.attrs[artifacts.IDENTITY]["models"].get(cell)
+    if expected is not None and recorded != expected["model_digest"]:
+        raise artifacts.RefusedArtifact(
+            path,
+            f"its rows of cell {cell!r} evaluate model {str(recorded)[:12]}, not the "
+            f"{expected['model_digest'][:12]} asked for",
+        )
     rows = table[table["model"] == cell]
     settings = {tuple(s[c] for c in _SETTING_COLUMNS) for s in spec["settings"]}
     found = set(rows[list(_SETTING_COLUMNS)].itertuples(index=False, name=None))
@@ -291,7 +358,11 @@ def _reused_rows(
     if problems:
         raise ValueError(f"evaluate: cannot reuse {path} for cell {cell!r}: {'; '.join(problems)}")
     columns = [c for c in rows.columns if c not in _LABEL_COLUMNS and not c.startswith("train_")]
-    counts = {k: {cell: v[cell]} for k, v in table.attrs.items() if isinstance(v, dict)}
+    counts = {
+        k: {cell: v[cell]}
+        for k, v in table.attrs.items()
+        if isinstance(v, dict) and k != artifacts.IDENTITY
+    }
     return rows[columns], counts
 
 
@@ -317,13 +388,22 @@ def _in_benchmark_order(
 
 
 def _models_by_seed(
-    model_dirs: Sequence[str | Path], ds: data.Dataset, device: torch.device
+    model_dirs: Sequence[str | Path],
+    ds: data.Dataset,
+    device: torch.device,
+    expected: Expected | None = None,
 ) -> dict[int, dict[str, nn.Module]]:
-    """seed → {cell id → model} from folders ``.../<cell>/seed<k>``."""
+    """seed → {cell id → model} from model folders, each (cell, seed) once; with ``expected``
+    ((cell, seed) → model identity) every model must be the one expected for its own cell and
+    seed (:func:`load_model`)."""
     out: dict[int, dict[str, nn.Module]] = {}
     for path in map(Path, model_dirs):
         params = _read_params(path)
-        out.setdefault(int(params["seed"]), {})[params["cell"]] = load_model(path, ds, device)
+        cell, seed = params["cell"], int(params["seed"])
+        if cell in out.get(seed, {}):
+            raise ValueError(f"{path}: a second model of cell {cell!r} seed {seed}")
+        want = expected(cell, seed) if expected is not None else None
+        out.setdefault(seed, {})[cell] = load_model(path, ds, device, want)
     return out
 
 
@@ -332,14 +412,16 @@ def performance_job(
     model_dirs: Sequence[str | Path],
     out: str | Path,
     device: str = "auto",
+    expected: Expected | None = None,
 ) -> str:
     """Test accuracy of every model (attack ``clean``) and, if ``spec['robustness']``, its
-    FGSM/PGD curves over the ε grid (SPEC §5.4) → one tidy CSV."""
+    FGSM/PGD curves over the ε grid (SPEC §5.4) → one tidy CSV. ``expected``: (cell, seed) →
+    the model identity each folder must hold (:func:`_models_by_seed`)."""
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
     x, y = ds.tensors("test", used)
     frames = []
-    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used).items()):
+    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used, expected).items()):
         for cell, net in sorted(nets.items()):
             row = {
                 "model": cell,
@@ -364,14 +446,16 @@ def ig_job(
     model_dirs: Sequence[str | Path],
     out: str | Path,
     device: str = "auto",
+    expected: Expected | None = None,
 ) -> str:
     """Per bootstrap round, the mean standardised IG over the protected features of every
-    model (SPEC §5.5) → one CSV (dataset, seed, model, round, value)."""
+    model (SPEC §5.5) → one CSV (dataset, seed, model, round, value). ``expected`` as for
+    :func:`performance_job`."""
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
     x, y = ds.tensors("test", used)
     frames = []
-    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used).items()):
+    for seed, nets in sorted(_models_by_seed(model_dirs, ds, used, expected).items()):
         for cell, net in sorted(nets.items()):
             values = protected_sensitivity_rounds(
                 net,

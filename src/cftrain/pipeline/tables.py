@@ -25,6 +25,7 @@ from cftrain.evaluation import (
     validity_table,
 )
 from cftrain.evaluation.aggregation import CE_METRICS
+from cftrain.pipeline import artifacts
 from cftrain.pipeline.config import COMPARED_CELLS, TABLE_INPUTS, TABLE_OPTIONS
 from cftrain.pipeline.reporting.names import METRIC_LABELS, MODEL_LABELS
 
@@ -34,8 +35,35 @@ LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
 MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
 
 
-def read_evaluations(paths: Sequence[str | Path]) -> pd.DataFrame:
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+def read_evaluations(
+    paths: Sequence[str | Path], expected: Mapping[tuple, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """The evaluation tables, each checked against its digest and, with ``expected``
+    ((dataset, group, protocol, seed) → identity, :func:`artifacts.expected_evaluations`),
+    against the identity of its coordinates, each coordinates once."""
+    frames, seen = [], {}
+    for path in paths:
+        frame = artifacts.read_evaluation(path)
+        if expected is not None:
+            where = artifacts.coordinates(frame.attrs[artifacts.IDENTITY])
+            if where not in expected:
+                raise artifacts.RefusedArtifact(path, f"no evaluation job {where} in this spec")
+            if where in seen:
+                raise ValueError(f"{path}: evaluation {where} is also given as {seen[where]}")
+            _check_identity(path, frame, expected[where])
+            seen[where] = path
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check_identity(path: str | Path, frame: pd.DataFrame, expected: Mapping[str, Any]) -> None:
+    identity = frame.attrs[artifacts.IDENTITY]
+    wrong = [k for k in artifacts.EVALUATION_FIELDS if identity.get(k) != expected.get(k)]
+    if wrong:
+        raise artifacts.RefusedArtifact(
+            path,
+            f"it was made for another spec than this aggregation's ({', '.join(wrong)} differ)",
+        )
 
 
 def read_csvs(paths: Sequence[str | Path]) -> pd.DataFrame:
@@ -196,9 +224,11 @@ def aggregate(
     inputs: Mapping[str, Sequence[str | Path]],
     options: Mapping[str, Any],
     out_dir: str | Path,
+    expected: Mapping[tuple, Mapping[str, Any]] | None = None,
 ) -> list[Path]:
     """Tables ``names`` of one experiment from its stage outputs (``inputs``: kind → files)
-    → ``<out_dir>/<name>.csv`` and ``.tex``; each input kind is read once."""
+    → ``<out_dir>/<name>.csv`` and ``.tex``; each input kind is read once. ``expected``: the
+    identities of the experiment's evaluation tables (:func:`read_evaluations`)."""
     unknown = sorted(set(names) - set(TABLES))
     if unknown:
         raise ValueError(f"tables {unknown}; expected names in {sorted(TABLES)}")
@@ -210,7 +240,9 @@ def aggregate(
             paths = inputs.get(kind) or []
             if not paths:
                 raise ValueError(f"table {name!r} needs {kind} files; none were given")
-            frames[kind] = read_evaluations(paths) if kind == "evaluations" else read_csvs(paths)
+            frames[kind] = (
+                read_evaluations(paths, expected) if kind == "evaluations" else read_csvs(paths)
+            )
         tidy = _order(builder(frames[kind], options), options.get("datasets"))
         written += write_table(name, tidy, Path(out_dir) / name)
     return written

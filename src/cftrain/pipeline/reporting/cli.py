@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--variants", nargs="*", default=[], help="benchmarks/results/fidelity-<variant>.csv"
     )
     p.add_argument("--provenance", help="write the resolved config and package versions here")
+    p.add_argument("--verify", help="the run's verify/report.json (its sentence goes in the paper)")
 
     p = _add(sub, "compare", _compare, "comparison with the published numbers (SPEC §6)")
     p.add_argument("--results", default="results")
@@ -71,6 +72,7 @@ def _build(args: argparse.Namespace) -> str:
         json.loads(args.config_json),
         args.variants,
         args.provenance,
+        args.verify,
     )
     return f"report: wrote {len(written)} files under {args.out} and {args.comparison}"
 

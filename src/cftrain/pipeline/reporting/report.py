@@ -8,6 +8,7 @@ was not configured becomes a one-line note, so the paper builds for any configur
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from cftrain.pipeline.reporting.names import macro_name
 from cftrain.pipeline.reporting.provenance import write_provenance
 
 NOT_RUN = "\\emph{Not run in this configuration.}\n"
+#: the verify sentence of a paper built without a run to check (from the committed record)
+FROM_RECORD = (
+    "This paper was built from the committed record's tables and figures; no new run was "
+    "checked against the record."
+)
 
 
 def _needs(experiments: Sequence[str], *keys: str) -> bool:
@@ -35,13 +41,16 @@ def build_report(
     config: Mapping | None = None,
     variants: Sequence[str | Path] = (),
     provenance: str | Path | None = None,
+    verify: str | Path | None = None,
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
 
     datasets: experiment → datasets it ran (the configuration); ``\\haveFig…`` macros mark the
     figures drawn for it (:func:`cftrain.pipeline.reporting.figures.expected`). variants: the
     committed ``benchmarks/results/fidelity-<variant>.csv`` files of the investigation runs.
-    provenance: where to write the resolved configuration and package versions.
+    provenance: where to write the resolved configuration and package versions. verify: the
+    run's ``verify/report.json`` (:mod:`cftrain.pipeline.verify`), whose sentence becomes
+    ``\\verifyOutcome``; without it the sentence says the paper comes from the record.
     """
     experiments = list(datasets)
     out = Path(out_dir)
@@ -86,7 +95,7 @@ def build_report(
     put("defaults_table.tex", latex.defaults_tabular())
     put("config_table.tex", latex.config_tabular(config or {}))
     if provenance is not None:
-        written.append(write_provenance(provenance, config or {}))
+        written.append(write_provenance(provenance, config or {}, experiments))
 
     macros = collect_macros(results, experiments)
     macros |= comparison_macros(comparison)
@@ -94,6 +103,9 @@ def build_report(
     for name in figures.expected(datasets):
         macros[macro_name("have", "fig", name)] = ""
     macros["experimentsRun"] = ", ".join(latex.escape(e) for e in experiments)
+    macros["verifyOutcome"] = (
+        json.loads(Path(verify).read_text())["sentence"] if verify is not None else FROM_RECORD
+    )
     source = f"{results} (experiments: {', '.join(experiments)})"
     written.append(write_macros(out / "macros.tex", macros, source))
     return written
