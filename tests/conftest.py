@@ -73,8 +73,8 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     b = root / "smoke_b"
     b.mkdir()
     n_train = sum(
-        j.rule == "train"
-        for j in cfg.plan(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
+        len(b.cells)
+        for b in cfg.training_batches(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
     )
     proc = subprocess.Popen(
         workflow.command(b, "--cores", "2", *workflow.SMOKE),

@@ -79,7 +79,9 @@ def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
     single = experiments["single"]
     cells = sum(len(e.datasets) * len(e.cells) * len(e.seeds) for e in experiments.values())
     shared = 2 * len(experiments["ablation"].datasets)  # ablation's full and vanilla: single's
-    assert expected["train"] == cells - shared
+    batches = cfg.training_batches(experiments.values())
+    assert sum(len(b.cells) for b in batches) == cells - shared
+    assert all(expected[b.rule] == 1 for b in batches)
     assert len(single.datasets) == 9 and expected["data"] == 9
 
 

@@ -36,6 +36,7 @@ RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
 
 
 OWNERS = cfg.model_owners(EXPERIMENTS.values())
+TRAINING_BATCHES = cfg.training_batches(EXPERIMENTS.values(), config["train_batch_size"])
 
 
 def model_dir(experiment, dataset, cell, seed):
@@ -92,8 +93,8 @@ def benchmark_files(wildcards):
     """Every benchmark file of the selected experiments' training and evaluation jobs."""
     return [
         getattr(rules, j.rule).benchmark.format(**j.wildcards)
-        for j in cfg.plan(EXPERIMENTS.values())
-        if j.rule in ("train", "evaluate", "assess")
+        for j in cfg.plan(EXPERIMENTS.values(), config["train_batch_size"])
+        if j.rule in ("evaluate", "assess") or j.rule.startswith("train_")
     ]
 
 

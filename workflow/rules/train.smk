@@ -18,32 +18,55 @@ rule spec:
         " --out {output} > {log} 2>&1"
 
 
-rule train:
-    input:
-        data="results/data/{dataset}.json",
-        spec=spec_file,
-    output:
-        model="results/{experiment}/{dataset}/{cell}/seed{seed}/model.pt",
-        log="results/{experiment}/{dataset}/{cell}/seed{seed}/log.csv",
-        params="results/{experiment}/{dataset}/{cell}/seed{seed}/params.json",
-    log:
-        "results/logs/train/{experiment}/{dataset}/{cell}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train/{experiment}/{dataset}/{cell}/seed{seed}.tsv"
-    conda:
-        "../../envs/cftrain.yaml"
-    threads: 1
-    resources:
-        runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
-        mem_mb=lambda wc: 4000 if wc.dataset == "mnist" else 2000,
-        gpu=0,
-    params:
-        digest=lambda wc: cfg.digest(
-            EXPERIMENTS[wc.experiment].training(wc.dataset, wc.cell, int(wc.seed))
-        ),
-        out=lambda wc: model_dir(wc.experiment, wc.dataset, wc.cell, wc.seed),
-        device=config["device"],
-    shell:
-        "cftrain train --spec {input.spec} --dataset {wildcards.dataset} --cell {wildcards.cell}"
-        " --seed {wildcards.seed} --out {params.out} --threads {threads}"
-        " --device {params.device} > {log} 2>&1"
+# One job per batch of cells (issue 25, cfg.training_batches): up to `train_batch_size` cells
+# of one experiment and dataset that share the batch fields train stacked and each writes its
+# usual files, so the rules downstream read results/<exp>/<dataset>/<cell>/seed<k>/ as before.
+# The job checkpoints under results/<exp>/<dataset>/batches/<id>/ every epoch (a killed job
+# resumes bitwise) and skips cells already written. A cell gone non-finite fails the job,
+# naming it, after the others are written: Snakemake then deletes the job's outputs unless run
+# with --keep-incomplete, with which a rerun trains only the failed cell.
+def train_resources(batch):
+    return dict(
+        runtime=RUNTIME.get(batch.dataset, 10 + 2 * len(batch.cells)),
+        mem_mb=4000 if batch.dataset == "mnist" else 2000,
+        gpu=1 if config["device"] == "cuda" else 0,
+    )
+
+
+for batch in TRAINING_BATCHES:
+
+    rule:
+        name:
+            batch.rule
+        input:
+            data=f"results/data/{batch.dataset}.json",
+            spec=ancient(f"results/specs/{batch.experiment}.json"),
+        output:
+            [f"{d}/{f}" for d in batch.dirs for f in ("model.pt", "log.csv", "params.json")],
+        log:
+            f"results/logs/train/{batch.experiment}/{batch.dataset}/{batch.id}.log",
+        benchmark:
+            f"results/benchmarks/train/{batch.experiment}/{batch.dataset}/{batch.id}.tsv"
+        conda:
+            "../../envs/cftrain.yaml"
+        group:
+            "train_batches"
+        threads: 1
+        resources:
+            **train_resources(batch),
+        params:
+            digest=cfg.digest(
+                [EXPERIMENTS[e].training(d, c, s) for e, d, c, s in batch.cells]
+            ),
+            cells=" ".join(
+                f"--cell {c} --seed {s} --out {d}"
+                for (_, _, c, s), d in zip(batch.cells, batch.dirs)
+            ),
+            checkpoint=f"results/{batch.experiment}/{batch.dataset}/batches/{batch.id}",
+            batch=batch.id,
+            dataset=batch.dataset,
+            device=config["device"],
+        shell:
+            "cftrain train-batch --spec {input.spec} --dataset {params.dataset}"
+            " --batch {params.batch} {params.cells} --checkpoint {params.checkpoint}"
+            " --threads {threads} --device {params.device} > {log} 2>&1"

@@ -33,7 +33,9 @@ from cftrain.evaluation import (
     robustness_curves,
     write_parquet,
 )
+from cftrain.batch_plan import plan_batches
 from cftrain.experiment import cell_config, resolve_device, train_cell
+from cftrain.training import Cell, TrainingResult, train_cells
 from cftrain.training_config import TrainingConfig
 
 MODEL_FILE = "model.pt"
@@ -140,6 +142,120 @@ def train_job(spec: Mapping[str, Any], out: str | Path, device: str = "auto") ->
         f"(validation {summary['val_accuracy']:.3f}), "
         f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, "
         f"{seconds:.1f} s on {used}"
+    )
+
+
+def _summary(result: TrainingResult, seconds: float) -> dict[str, Any]:
+    last = result.log.iloc[-1]
+    return {
+        "epochs": int(last["epoch"]),
+        "accuracy": float(last["accuracy"]),
+        "val_accuracy": float(last["val_accuracy"]),
+        "percent_mature": float(last["percent_mature"]),
+        "seconds": seconds,
+    }
+
+
+def _write_cell(
+    out: Path, spec: Mapping[str, Any], result: TrainingResult, used: torch.device, extra: dict
+) -> None:
+    """A cell's three files, each atomically; ``params.json`` last (it marks the cell done)."""
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    with atomic_path(out / MODEL_FILE) as tmp:
+        torch.save(state, tmp)
+    write_csv(result.log, out / LOG_FILE)
+    params = {
+        **spec,
+        "config": result.config.to_dict(),
+        "device": str(used),
+        "threads": torch.get_num_threads(),
+        **extra,
+        "torch": torch.__version__,
+    }
+    write_json(params, out / PARAMS_FILE)
+
+
+class BatchFailure(RuntimeError):
+    """Cells of a training batch that failed (non-finite parameters); the batch's other
+    cells were written."""
+
+
+def _done(out: Path) -> bool:
+    return all((out / f).is_file() for f in (MODEL_FILE, LOG_FILE, PARAMS_FILE))
+
+
+def train_batch_job(
+    specs: Sequence[Mapping[str, Any]],
+    outs: Sequence[str | Path],
+    checkpoint_root: str | Path,
+    batch: str = "b000",
+    device: str = "auto",
+    stop_after_epoch: int | None = None,
+) -> str:
+    """Train the cells ``specs`` (each :meth:`cftrain.pipeline.config.Experiment.training`,
+    one dataset) together into their folders ``outs``: per cell the files of
+    :func:`train_job`, ``params.json`` also recording ``batch``, ``k`` (cells trained
+    together) and ``seconds`` (their shared wall time). Cells whose three files exist are
+    skipped (a rerun trains only missing cells). :func:`cftrain.batch_plan.plan_batches`
+    may split the cells further (e.g. on the CPU, tabular cells train alone); each part
+    checkpoints its stacked state and every cell's RNG states after every epoch under
+    ``checkpoint_root``, so a killed job resumes bitwise. A cell whose parameters become
+    non-finite is not written: after the others are, :class:`BatchFailure` names it.
+    ``stop_after_epoch``: end after that epoch, writing nothing (tests kill a job so)."""
+    if len(specs) != len(outs):
+        raise ValueError(f"{len(specs)} specs but {len(outs)} output folders")
+    datasets = {s["dataset"] for s in specs}
+    if len(datasets) > 1:
+        raise ValueError(f"one batch trains on one dataset, got {sorted(datasets)}")
+    todo = [(s, Path(o)) for s, o in zip(specs, outs, strict=True) if not _done(Path(o))]
+    if not todo:
+        return f"batch {batch}: all {len(specs)} cells already trained"
+    used = resolve_device(device)
+    ds = data.load(todo[0][0]["dataset"])
+    cells, where = [], {}
+    for spec, out in todo:
+        config = training_config(spec)
+        net = models.build(
+            spec["model"],
+            ds.n_features,
+            ds.n_classes,
+            seed=config.seed,
+            **dict(spec.get("model_options") or {}),
+        ).to(used)
+        cell_id = f"{spec['experiment']}/{spec['dataset']}/{spec['cell']}/seed{spec['seed']}"
+        cells.append(Cell(cell_id, config, net))
+        where[cell_id] = (spec, out)
+    failures, lines = [], []
+    for part in plan_batches(cells, max_cells=len(cells)):
+        digest = hashlib.sha256(
+            json.dumps([[c.id, c.config.to_json()] for c in part]).encode()
+        ).hexdigest()[:12]
+        checkpoint = Path(checkpoint_root) / f"checkpoint-{digest}"
+        start = time.perf_counter()
+        results = train_cells(
+            part,
+            ds,
+            checkpoint_dir=checkpoint,
+            stop_after_epoch=stop_after_epoch,
+            quiet=not sys.stderr.isatty(),
+        )
+        seconds = time.perf_counter() - start
+        if stop_after_epoch is not None and results[0].config.nepochs > stop_after_epoch:
+            continue  # stopped early on purpose: the checkpoint holds the state
+        for cell, result in zip(part, results, strict=True):
+            if result.failure is not None:
+                failures.append(f"{cell.id} (epoch {result.failure.epoch}: {result.failure.reason})")
+                continue
+            spec, out = where[cell.id]
+            summary = _summary(result, seconds)
+            extra = {"summary": summary, "batch": batch, "k": len(part), "seconds": seconds}
+            _write_cell(out, spec, result, used, extra)
+            lines.append(f"{cell.id}: accuracy {summary['accuracy']:.3f}")
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    if failures:
+        raise BatchFailure(f"batch {batch}: cells failed: {'; '.join(failures)}")
+    return f"batch {batch} on {used}: trained {len(lines)} of {len(specs)} cells\n" + "\n".join(
+        lines
     )
 
 
