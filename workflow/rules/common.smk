@@ -36,7 +36,9 @@ RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
 
 
 OWNERS = cfg.model_owners(EXPERIMENTS.values())
-TRAINING_BATCHES = cfg.training_batches(EXPERIMENTS.values(), config["train_batch_size"])
+TRAINING_BATCHES = cfg.training_batches(
+    EXPERIMENTS.values(), config["train_batch_size"]
+)
 
 
 def model_dir(experiment, dataset, cell, seed):

@@ -42,15 +42,19 @@ for batch in TRAINING_BATCHES:
             data=f"results/data/{batch.dataset}.json",
             spec=ancient(f"results/specs/{batch.experiment}.json"),
         output:
-            [f"{d}/{f}" for d in batch.dirs for f in ("model.pt", "log.csv", "params.json")],
+            [
+                f"{d}/{f}"
+                for d in batch.dirs
+                for f in ("model.pt", "log.csv", "params.json")
+            ],
         log:
             f"results/logs/train/{batch.experiment}/{batch.dataset}/{batch.id}.log",
         benchmark:
             f"results/benchmarks/train/{batch.experiment}/{batch.dataset}/{batch.id}.tsv"
-        conda:
-            "../../envs/cftrain.yaml"
         group:
             "train_batches"
+        conda:
+            "../../envs/cftrain.yaml"
         threads: 1
         resources:
             **train_resources(batch),

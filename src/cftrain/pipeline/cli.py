@@ -76,7 +76,9 @@ def cmd_train_batch(args: argparse.Namespace) -> str:
     if not (len(args.cell) == len(args.seed) == len(args.out)):
         raise SystemExit("cftrain train-batch: give one --seed and one --out per --cell")
     experiment = read_spec(args.spec)
-    specs = [experiment.training(args.dataset, c, s) for c, s in zip(args.cell, args.seed)]
+    specs = [
+        experiment.training(args.dataset, c, s) for c, s in zip(args.cell, args.seed, strict=True)
+    ]
     try:
         return train_batch_job(specs, args.out, args.checkpoint, args.batch, args.device)
     except BatchFailure as err:

@@ -25,6 +25,7 @@ from torch import nn
 
 from cftrain import data, models
 from cftrain.atomic import atomic_path
+from cftrain.batch_plan import plan_batches
 from cftrain.evaluation import (
     EvalSetting,
     accuracy,
@@ -33,7 +34,6 @@ from cftrain.evaluation import (
     robustness_curves,
     write_parquet,
 )
-from cftrain.batch_plan import plan_batches
 from cftrain.experiment import cell_config, resolve_device, train_cell
 from cftrain.training import Cell, TrainingResult, train_cells
 from cftrain.training_config import TrainingConfig
@@ -244,7 +244,8 @@ def train_batch_job(
             continue  # stopped early on purpose: the checkpoint holds the state
         for cell, result in zip(part, results, strict=True):
             if result.failure is not None:
-                failures.append(f"{cell.id} (epoch {result.failure.epoch}: {result.failure.reason})")
+                failure = result.failure
+                failures.append(f"{cell.id} (epoch {failure.epoch}: {failure.reason})")
                 continue
             spec, out = where[cell.id]
             summary = _summary(result, seconds)
