@@ -26,11 +26,21 @@ rule spec:
 # naming it, after the others are written: Snakemake then deletes the job's outputs unless run
 # with --keep-incomplete, with which a rerun trains only the failed cell.
 def train_resources(batch):
-    return dict(
+    """Minutes, memory, and with train_gpu=1 one GPU (profiles/slurm-gpu: its model and
+    partition from the environment, as that profile reads them for the other model jobs)."""
+    out = dict(
         runtime=RUNTIME.get(batch.dataset, 10 + 2 * len(batch.cells)),
         mem_mb=4000 if batch.dataset == "mnist" else 2000,
-        gpu=1 if config["device"] == "cuda" else 0,
+        gpu=config["train_gpu"],
     )
+    if config["train_gpu"]:
+        for key, var in (
+            ("gpu_model", "CFTRAIN_SLURM_GPU_MODEL"),
+            ("slurm_partition", "CFTRAIN_SLURM_GPU_PARTITION"),
+        ):
+            if os.environ.get(var):
+                out[key] = os.environ[var]
+    return out
 
 
 for batch in TRAINING_BATCHES:
@@ -52,7 +62,7 @@ for batch in TRAINING_BATCHES:
         benchmark:
             f"results/benchmarks/train/{batch.experiment}/{batch.dataset}/{batch.id}.tsv"
         group:
-            "train_batches"
+            "train_batches"  # profiles/slurm*: up to N batches per Slurm job
         conda:
             "../../envs/cftrain.yaml"
         threads: 1
