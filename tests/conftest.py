@@ -63,8 +63,9 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
 
 
 def _smoke_runs(root: Path) -> dict[str, set[str]]:
-    """Run A: the smoke workflow straight through. Run B: the same, SIGKILLed (with its jobs)
-    once a third of the training jobs finished, then resumed with --rerun-incomplete."""
+    """Run A: the smoke workflow straight through (cells trained in batches). Run B: the same
+    with one cell per training job (``train_batch_size=1``, the K = 1 path), SIGKILLed (with
+    its jobs) once a third of the models were written, then resumed with --rerun-incomplete."""
     a = root / "smoke_a"
     a.mkdir()
     run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE)
@@ -77,7 +78,7 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
         for b in cfg.training_batches(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
     )
     proc = subprocess.Popen(
-        workflow.command(b, "--cores", "2", *workflow.SMOKE),
+        workflow.command(b, "--cores", "2", *workflow.SMOKE, "train_batch_size=1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=workflow.run_env(),
@@ -93,12 +94,14 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
     before = models - workflow.incomplete(b)
     unlock = workflow.snakemake(
-        b, "--unlock", *workflow.SMOKE
+        b, "--unlock", *workflow.SMOKE, "train_batch_size=1"
     )  # a killed Snakemake leaves its lock behind
     assert unlock.returncode == 0, unlock.stderr
     resumed = time.time()
     time.sleep(0.05)
-    rerun = workflow.snakemake(b, "--cores", "2", "--rerun-incomplete", *workflow.SMOKE)
+    rerun = workflow.snakemake(
+        b, "--cores", "2", "--rerun-incomplete", *workflow.SMOKE, "train_batch_size=1"
+    )
     assert rerun.returncode == 0, rerun.stderr[-5000:]
     trained = {
         str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed

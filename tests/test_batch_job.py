@@ -6,6 +6,12 @@ written."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -120,7 +126,9 @@ def test_cli_train_batch_trains_the_named_cells(tmp_path, capsys):
     for seed in (0, 1):
         args += ["--cell", cell, "--seed", str(seed), "--out", str(tmp_path / f"s{seed}")]
     main(args)
-    assert "batch b007 on cpu: trained 2 of 2 cells" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"trained unit/moons/{cell}/seed1: 3 epochs, accuracy " in out
+    assert re.search(r"batch b007: trained 2 of 2 cells, [\d.]+ s on cpu", out)
     assert json.loads((tmp_path / "s1" / "params.json").read_text())["batch"] == "b007"
 
 
@@ -128,3 +136,37 @@ def test_the_dag_side_batch_fields_are_the_libraries():
     from cftrain.training import BATCH_FIELDS
 
     assert cfg.BATCH_FIELDS == BATCH_FIELDS
+
+
+def test_a_batch_job_killed_mid_epoch_resumes_bitwise(tmp_path):
+    """``cftrain train-batch`` SIGKILLed in its second epoch (its first checkpoint written),
+    then run again: every cell's files equal those of an uninterrupted batch."""
+    exp = _experiment()
+    exp.spec["train"]["fixed"]["nepochs"] = 6
+    spec = cfg.write_spec(exp, tmp_path / "unit.json")
+
+    def args(root: Path) -> list[str]:
+        out = ["train-batch", "--spec", str(spec), "--dataset", "moons", "--batch", "b000",
+               "--checkpoint", str(root / "ckpt"), "--device", "cpu"]  # fmt: skip
+        for c in exp.cells:
+            for s in exp.seeds:
+                out += ["--cell", c.id, "--seed", str(s), "--out", str(root / c.id / str(s))]
+        return out
+
+    main(args(tmp_path / "whole"))
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    code = "import sys; from cftrain.pipeline.cli import main; main(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args(killed)], env=env)
+    deadline = time.monotonic() + 120
+    while not list((killed / "ckpt").glob("*/checkpoint.pt")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.05)  # into the next epoch
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not any((killed / c.id).exists() for c in exp.cells), "killed too late"
+    main(args(killed))
+    for c in exp.cells:
+        for s in exp.seeds:
+            _same(tmp_path / "whole" / c.id / str(s), killed / c.id / str(s))

@@ -189,7 +189,9 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     failed_ids = [i for i, j in jobs.items() if j.state == "FAILED"]
     assert len(failed_ids) == 1, jobs
     # Snakemake names the failed (group) job and its Slurm log, which carries the Slurm job id
-    assert re.search(rf"Error in group train_batches\s+log: \S+/{failed_ids[0]}\.log", failed.output)
+    assert re.search(
+        rf"Error in group train_batches\s+log: \S+/{failed_ids[0]}\.log", failed.output
+    )
     bad_log = work / "results/logs/train/single/lin_sep/b000.log"  # the batch of full
     assert "nce=10000000 exceeds" in bad_log.read_text()
     assert f"slurm_job_id={failed_ids[0]}" in bad_log.read_text()

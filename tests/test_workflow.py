@@ -9,6 +9,7 @@ through a session fixture: an uninterrupted one, and one killed midway and resum
 from __future__ import annotations
 
 import collections
+import json
 import re
 import subprocess
 import sys
@@ -122,8 +123,10 @@ def test_smoke_run_produces_every_target(smoke_runs):
     grid = pd.read_csv(a / "results" / "initial_grid" / "tables" / "initial_grid.csv")
     assert set(grid["generator"]) == {"ecco", "generic", "omniscient", "revise"}
     assert set(grid["protocol"]) == {"ecco", "own"} and set(grid["step_size"]) == {0.1}
-    log = (a / "results/logs/train/single/moons/full/seed0.log").read_text()
+    log = (a / "results/logs/train/single/moons/b000.log").read_text()  # the batch of full
     assert re.search(r"trained single/moons/full/seed0: 4 epochs, accuracy \d\.\d{3}", log)
+    grid = [json.loads(p.read_text()) for p in a.glob("results/initial_grid/*/*/*/params.json")]
+    assert max(p["k"] for p in grid) > 1  # the grid trained in batches
     assert "\r" not in log  # no progress bars in logs
     assert "Nothing to be done" in snakemake(a, "-n", *SMOKE).stdout
 
@@ -142,6 +145,8 @@ def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
 
 @SMOKE_GROUP
 def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
+    """Run A trained its cells in batches, run B one cell per job (and was killed midway):
+    the same models bitwise, the same evaluations and tables (issue 25)."""
     a, b = smoke_runs["a"], smoke_runs["b"]
     assert tables(a) and tables(a) == tables(b)
     for path in a.glob("results/**/eval/*.parquet"):

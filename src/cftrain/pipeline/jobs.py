@@ -226,6 +226,7 @@ def train_batch_job(
         cells.append(Cell(cell_id, config, net))
         where[cell_id] = (spec, out)
     failures, lines = [], []
+    begin = time.perf_counter()
     for part in plan_batches(cells, max_cells=len(cells)):
         digest = hashlib.sha256(
             json.dumps([[c.id, c.config.to_json()] for c in part]).encode()
@@ -251,13 +252,20 @@ def train_batch_job(
             summary = _summary(result, seconds)
             extra = {"summary": summary, "batch": batch, "k": len(part), "seconds": seconds}
             _write_cell(out, spec, result, used, extra)
-            lines.append(f"{cell.id}: accuracy {summary['accuracy']:.3f}")
+            mature = summary["percent_mature"]
+            lines.append(
+                f"trained {cell.id}: {summary['epochs']} epochs, accuracy "
+                f"{summary['accuracy']:.3f} (validation {summary['val_accuracy']:.3f}), "
+                f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, K = {len(part)}"
+            )
         shutil.rmtree(checkpoint, ignore_errors=True)
     if failures:
         raise BatchFailure(f"batch {batch}: cells failed: {'; '.join(failures)}")
-    return f"batch {batch} on {used}: trained {len(lines)} of {len(specs)} cells\n" + "\n".join(
-        lines
+    total = time.perf_counter() - begin
+    lines.append(
+        f"batch {batch}: trained {len(lines)} of {len(specs)} cells, {total:.1f} s on {used}"
     )
+    return "\n".join(lines)
 
 
 def load_model(model_dir: str | Path, ds: data.Dataset, device: torch.device) -> nn.Module:
