@@ -81,7 +81,7 @@ def test_one_batch_is_one_job_per_cell_and_records_the_batch(tmp_path):
     params = json.loads((outs[0] / "params.json").read_text())
     assert params["batch"] == "b000" and params["k"] == 6 and params["seconds"] > 0
     assert sorted(p.name for p in outs[0].iterdir()) == sorted(FILES)
-    assert not any((tmp_path / "ckpt").iterdir())  # checkpoints removed when done
+    assert not (tmp_path / "ckpt").exists()  # checkpoints removed when done
 
 
 def test_a_killed_batch_resumes_bitwise_and_a_rerun_trains_only_missing_cells(tmp_path):
@@ -115,6 +115,17 @@ def test_a_failed_cell_fails_the_job_by_its_id_and_the_others_keep_their_outputs
         train_batch_job(specs, outs, tmp_path / "ckpt", device="cpu")
     assert not outs[1].exists()
     assert all((o / f).is_file() for o in outs if o != outs[1] for f in FILES)
+    # Snakemake deletes the failed job's outputs; the fixed rerun trains only the failed cell
+    good = {o: (o / "model.pt").read_bytes() for o in outs if o != outs[1]}
+    for o in good:
+        for f in FILES:
+            (o / f).unlink()
+    specs[1] = _specs(_experiment())[1]
+    line = train_batch_job(specs, outs, tmp_path / "ckpt", device="cpu")
+    assert "trained 1 of 6 cells" in line
+    assert all((o / "model.pt").read_bytes() == b for o, b in good.items())
+    assert json.loads((outs[1] / "params.json").read_text())["k"] == 1
+    assert not (tmp_path / "ckpt").exists()
 
 
 def test_cli_train_batch_trains_the_named_cells(tmp_path, capsys):

@@ -25,24 +25,6 @@ rule spec:
 # resumes bitwise) and skips cells already written. A cell gone non-finite fails the job,
 # naming it, after the others are written: Snakemake then deletes the job's outputs unless run
 # with --keep-incomplete, with which a rerun trains only the failed cell.
-def train_resources(batch):
-    """Minutes, memory, and with train_gpu=1 one GPU (profiles/slurm-gpu: its model and
-    partition from the environment, as that profile reads them for the other model jobs)."""
-    out = dict(
-        runtime=RUNTIME.get(batch.dataset, 10 + 2 * len(batch.cells)),
-        mem_mb=4000 if batch.dataset == "mnist" else 2000,
-        gpu=config["train_gpu"],
-    )
-    if config["train_gpu"]:
-        for key, var in (
-            ("gpu_model", "CFTRAIN_SLURM_GPU_MODEL"),
-            ("slurm_partition", "CFTRAIN_SLURM_GPU_PARTITION"),
-        ):
-            if os.environ.get(var):
-                out[key] = os.environ[var]
-    return out
-
-
 for batch in TRAINING_BATCHES:
 
     rule:

@@ -184,6 +184,26 @@ def _done(out: Path) -> bool:
     return all((out / f).is_file() for f in (MODEL_FILE, LOG_FILE, PARAMS_FILE))
 
 
+def _spec_digest(spec: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _stash(out: Path, where: Path) -> None:
+    """A copy of a written cell's files beside the checkpoint: Snakemake deletes a failed or
+    killed job's outputs, the cells it finished included; the rerun restores them."""
+    for name in (MODEL_FILE, LOG_FILE, PARAMS_FILE):
+        with atomic_path(where / name) as tmp:
+            shutil.copyfile(out / name, tmp)
+
+
+def _restore(where: Path, out: Path) -> None:
+    if _done(out) or not _done(where):
+        return
+    for name in (MODEL_FILE, LOG_FILE, PARAMS_FILE):  # params.json last: it marks the cell
+        with atomic_path(out / name) as tmp:
+            shutil.copyfile(where / name, tmp)
+
+
 def train_batch_job(
     specs: Sequence[Mapping[str, Any]],
     outs: Sequence[str | Path],
@@ -196,17 +216,23 @@ def train_batch_job(
     one dataset) together into their folders ``outs``: per cell the files of
     :func:`train_job`, ``params.json`` also recording ``batch``, ``k`` (cells trained
     together) and ``seconds`` (their shared wall time). Cells whose three files exist are
-    skipped (a rerun trains only missing cells). :func:`cftrain.batch_plan.plan_batches`
+    skipped, and so are cells this job wrote before it failed or was killed (copies kept under
+    ``checkpoint_root/done`` until the whole batch is written, since Snakemake deletes a failed
+    job's outputs): a rerun trains only missing cells. :func:`cftrain.batch_plan.plan_batches`
     may split the cells further (e.g. on the CPU, tabular cells train alone); each part
     checkpoints its stacked state and every cell's RNG states after every epoch under
     ``checkpoint_root``, so a killed job resumes bitwise. A cell whose parameters become
     non-finite is not written: after the others are, :class:`BatchFailure` names it.
+    ``checkpoint_root`` is removed when every cell is written.
     ``stop_after_epoch``: end after that epoch, writing nothing (tests kill a job so)."""
     if len(specs) != len(outs):
         raise ValueError(f"{len(specs)} specs but {len(outs)} output folders")
     datasets = {s["dataset"] for s in specs}
     if len(datasets) > 1:
         raise ValueError(f"one batch trains on one dataset, got {sorted(datasets)}")
+    stash = Path(checkpoint_root) / "done"
+    for spec, out in zip(specs, outs, strict=True):
+        _restore(stash / _spec_digest(spec), Path(out))
     todo = [(s, Path(o)) for s, o in zip(specs, outs, strict=True) if not _done(Path(o))]
     if not todo:
         return f"batch {batch}: all {len(specs)} cells already trained"
@@ -252,6 +278,7 @@ def train_batch_job(
             summary = _summary(result, seconds)
             extra = {"summary": summary, "batch": batch, "k": len(part), "seconds": seconds}
             _write_cell(out, spec, result, used, extra)
+            _stash(out, stash / _spec_digest(spec))
             mature = summary["percent_mature"]
             lines.append(
                 f"trained {cell.id}: {summary['epochs']} epochs, accuracy "
@@ -259,8 +286,11 @@ def train_batch_job(
                 f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, K = {len(part)}"
             )
         shutil.rmtree(checkpoint, ignore_errors=True)
-    if failures:
+    if failures:  # the stash keeps the good cells for the rerun
         raise BatchFailure(f"batch {batch}: cells failed: {'; '.join(failures)}")
+    shutil.rmtree(stash, ignore_errors=True)
+    if Path(checkpoint_root).is_dir() and not any(Path(checkpoint_root).iterdir()):
+        Path(checkpoint_root).rmdir()
     total = time.perf_counter() - begin
     lines.append(
         f"batch {batch}: trained {len(lines)} of {len(specs)} cells, {total:.1f} s on {used}"
