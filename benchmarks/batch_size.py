@@ -28,8 +28,14 @@ def cells(ds, n: int, epochs: int) -> list[Cell]:
     for i, (cost, energy, t) in enumerate(itertools.islice(itertools.cycle(grid), n)):
         config = cell_config(
             "lin_sep",
-            overrides={"generator": "ecco", "lambda_cost": cost, "lambda_energy": energy,
-                       "max_iter": t, "step_size": 0.1, "nepochs": epochs},  # fmt: skip
+            overrides={
+                "generator": "ecco",
+                "lambda_cost": cost,
+                "lambda_energy": energy,
+                "max_iter": t,
+                "step_size": 0.1,
+                "nepochs": epochs,
+            },  # fmt: skip
         )
         config = dataclasses.replace(config, seed=i % 3)
         out.append(Cell(f"c{i}", config, models.build("mlp", ds.n_features, ds.n_classes, seed=0)))
