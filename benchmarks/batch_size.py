@@ -35,7 +35,7 @@ def cells(ds, n: int, epochs: int) -> list[Cell]:
                 "max_iter": t,
                 "step_size": 0.1,
                 "nepochs": epochs,
-            },  # fmt: skip
+            },
         )
         config = dataclasses.replace(config, seed=i % 3)
         out.append(Cell(f"c{i}", config, models.build("mlp", ds.n_features, ds.n_classes, seed=0)))
