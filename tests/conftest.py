@@ -65,9 +65,10 @@ def smoke_runs(tmp_path_factory, data_mirror) -> dict:
 
 def _smoke_runs(root: Path) -> dict[str, set[str]]:
     """Run A: the smoke workflow straight through in a fresh clone of the working tree, with
-    the clone's own code (issue 24). Run B: the repository's workflow in an empty folder,
-    SIGKILLed (with its jobs) once a third of the training jobs finished, then resumed with
-    --rerun-incomplete."""
+    the clone's own code (issue 24), its cells trained in batches. Run B: the repository's
+    workflow in an empty folder with one cell per training job (``train_batch_size=1``, the
+    K = 1 path), SIGKILLed (with its jobs) once a third of the models were written, then
+    resumed with --rerun-incomplete."""
     a = workflow.fresh_clone(root / "smoke_a")
     env = workflow.run_env(PYTHONPATH=str(a / "src"))
     run = workflow.snakemake(a, "--cores", "2", *workflow.SMOKE, env=env, repo=a)
@@ -78,11 +79,11 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     b = root / "smoke_b"
     b.mkdir()
     n_train = sum(
-        j.rule == "train"
-        for j in cfg.plan(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
+        len(b.cells)
+        for b in cfg.training_batches(cfg.resolve({"scale": "smoke"}, workflow.ROOT)[1].values())
     )
     proc = subprocess.Popen(
-        workflow.command(b, "--cores", "2", *workflow.SMOKE),
+        workflow.command(b, "--cores", "2", *workflow.SMOKE, "train_batch_size=1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=workflow.run_env(),
@@ -98,12 +99,14 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
     before = models - workflow.incomplete(b)
     unlock = workflow.snakemake(
-        b, "--unlock", *workflow.SMOKE
+        b, "--unlock", *workflow.SMOKE, "train_batch_size=1"
     )  # a killed Snakemake leaves its lock behind
     assert unlock.returncode == 0, unlock.stderr
     resumed = time.time()
     time.sleep(0.05)
-    rerun = workflow.snakemake(b, "--cores", "2", "--rerun-incomplete", *workflow.SMOKE)
+    rerun = workflow.snakemake(
+        b, "--cores", "2", "--rerun-incomplete", *workflow.SMOKE, "train_batch_size=1"
+    )
     assert rerun.returncode == 0, rerun.stderr[-5000:]
     trained = {
         str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
@@ -115,7 +118,6 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
         "before": before,
         "trained": trained,
     }
-
 
 
 #: the integration tier: whole workflow runs (smoke, paper and LaTeX build, Snakemake on bad

@@ -102,12 +102,13 @@ def test_grouping_submits_one_slurm_job_per_group(slurm_smoke, tmp_path):
     assert dry.returncode == 0, dry.output[-3000:]
     counts = job_counts(dry)
     planned = re.findall(r"Group job (\w+)", dry.output)
+    groups = {**groups, **{r: "train_batches" for r in counts if r.startswith("train_")}}
     for group, size in sizes.items():
         jobs = sum(n for rule, n in counts.items() if groups.get(rule) == group)
         # training jobs are independent of each other: exactly ceil(jobs / size) groups;
         # jobs depending on each other (tables) form fewer, larger components
         n_groups = math.ceil(jobs / size)
-        if group == "train_cells":
+        if group == "train_batches":
             assert planned.count(group) == n_groups
         else:
             assert 1 <= planned.count(group) <= n_groups
@@ -180,7 +181,7 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     bad["smoke"]["overrides"]["single"]["train"]["per_dataset"] = {"lin_sep": {"nce": 10**7}}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     (tmp_path / "fixed.yaml").write_text(yaml.safe_dump(smoke))
-    one_job_per_cell = ("--group-components", "train_cells=1", "eval_cells=1")
+    one_job_per_cell = ("--group-components", "train_batches=1", "eval_cells=1")
     args = ("--config", "experiments=[single]", *one_job_per_cell, "--keep-going")
     work = tmp_path / "work"
 
@@ -190,8 +191,10 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     failed_ids = [i for i, j in jobs.items() if j.state == "FAILED"]
     assert len(failed_ids) == 1, jobs
     # Snakemake names the failed (group) job and its Slurm log, which carries the Slurm job id
-    assert re.search(rf"Error in group train_cells\s+log: \S+/{failed_ids[0]}\.log", failed.output)
-    bad_log = work / SMOKE_ROOT / "logs/train/single/lin_sep/full/seed0.log"
+    assert re.search(
+        rf"Error in group train_batches\s+log: \S+/{failed_ids[0]}\.log", failed.output
+    )
+    bad_log = work / SMOKE_ROOT / "logs/train/single/lin_sep/b000.log"  # the batch of full
     assert "nce=10000000 exceeds" in bad_log.read_text()
     assert f"slurm_job_id={failed_ids[0]}" in bad_log.read_text()
     assert not (work / SMOKE_ROOT / "single/lin_sep/full/seed0/model.pt").exists()
@@ -208,7 +211,9 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     assert rerun.returncode == 0, rerun.output[-5000:]
     resubmitted = rerun.slurm_jobs()
     groups = profile_settings("slurm")["groups"]
-    ungrouped = sum(n for rule, n in planned.items() if rule not in groups)
+    ungrouped = sum(
+        n for rule, n in planned.items() if rule not in groups and not rule.startswith("train_")
+    )
     # one Slurm job per planned group job (a table job and the tables reading it form one)
     assert len(resubmitted) == len(re.findall(r"Group job \w+", plan.output)) + ungrouped
     assert {j.state for j in resubmitted} == {"COMPLETED"}

@@ -91,7 +91,9 @@ def test_full_dry_run_has_the_jobs_the_config_implies(tmp_path):
     single = experiments["single"]
     cells = sum(len(e.datasets) * len(e.cells) * len(e.seeds) for e in experiments.values())
     shared = 2 * len(experiments["ablation"].datasets)  # ablation's full and vanilla: single's
-    assert expected["train"] == cells - shared
+    batches = cfg.training_batches(experiments.values())
+    assert sum(len(b.cells) for b in batches) == cells - shared
+    assert all(expected[b.rule] == 1 for b in batches)
     assert len(single.datasets) == 9 and expected["data"] == 9
 
 
@@ -132,8 +134,12 @@ def test_smoke_run_produces_every_target(smoke_runs):
     grid = pd.read_csv(a / SMOKE_ROOT / "initial_grid" / "tables" / "initial_grid.csv")
     assert set(grid["generator"]) == {"ecco", "generic", "omniscient", "revise"}
     assert set(grid["protocol"]) == {"ecco", "own"} and set(grid["step_size"]) == {0.1}
-    log = (a / SMOKE_ROOT / "logs/train/single/moons/full/seed0.log").read_text()
+    log = (a / SMOKE_ROOT / "logs/train/single/moons/b000.log").read_text()  # the batch of full
     assert re.search(r"trained single/moons/full/seed0: 4 epochs, accuracy \d\.\d{3}", log)
+    grid = [
+        json.loads(p.read_text()) for p in (a / SMOKE_ROOT).glob("initial_grid/*/*/*/params.json")
+    ]
+    assert max(p["k"] for p in grid) > 1  # the grid trained in batches
     assert "\r" not in log  # no progress bars in logs
     assert "Nothing to be done" in snakemake(a, "-n", *SMOKE, repo=a).stdout
 
@@ -152,6 +158,8 @@ def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
 
 @SMOKE_GROUP
 def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
+    """Run A trained its cells in batches, run B one cell per job (and was killed midway):
+    the same models bitwise, the same evaluations and tables (issue 25)."""
     a, b = smoke_runs["a"], smoke_runs["b"]
     assert tables(a) and tables(a) == tables(b)
     for path in a.glob("results/**/eval/*.parquet"):

@@ -171,7 +171,9 @@ def test_every_appendix_grid_validates_and_plans_jobs():
         exp = _experiment(path.stem)
         jobs = cfg.plan([exp])
         n_train = len(exp.datasets) * len(exp.cells) * len(exp.seeds)
-        assert sum(j.rule == "train" for j in jobs) == n_train
+        batches = cfg.training_batches([exp])
+        assert sum(len(b.cells) for b in batches) == n_train
+        assert [j.rule for j in jobs if j.rule.startswith("train_")] == [b.rule for b in batches]
         for group in exp.groups:
             for protocol in exp.protocols:
                 assert exp.evaluation(exp.datasets[0], group, protocol)["settings"]
@@ -198,9 +200,7 @@ def test_identical_cells_of_two_experiments_train_one_model():
         for cell in ("full", "vanilla"):
             assert owners[("mutability", ds, cell, 0)] == ("mutability", ds, cell, 0)
     trained = {
-        (j.wildcards["experiment"], j.wildcards["dataset"], j.wildcards["cell"])
-        for j in cfg.plan(experiments.values())
-        if j.rule == "train"
+        (e, d, c) for b in cfg.training_batches(experiments.values()) for e, d, c, _ in b.cells
     }
     assert ("single", "mnist", "full") in trained and ("ablation", "mnist", "full") not in trained
     assert len(trained) == len(set(owners.values()))

@@ -72,6 +72,28 @@ RUNTIME = {"mnist": 60, "adult": 30, "cali": 20, "credit": 20, "gmsc": 20}
 
 
 OWNERS = cfg.model_owners(EXPERIMENTS.values())
+TRAINING_BATCHES = cfg.training_batches(
+    EXPERIMENTS.values(), config["train_batch_size"]
+)
+
+
+def train_resources(batch):
+    """Minutes, memory, and with train_gpu=1 one GPU (profiles/slurm-gpu: its model and
+    partition from the environment, as that profile reads them for the other model jobs).
+    """
+    out = dict(
+        runtime=RUNTIME.get(batch.dataset, 10 + 2 * len(batch.cells)),
+        mem_mb=4000 if batch.dataset == "mnist" else 2000,
+        gpu=config["train_gpu"],
+    )
+    if config["train_gpu"]:
+        for key, var in (
+            ("gpu_model", "CFTRAIN_SLURM_GPU_MODEL"),
+            ("slurm_partition", "CFTRAIN_SLURM_GPU_PARTITION"),
+        ):
+            if os.environ.get(var):
+                out[key] = os.environ[var]
+    return out
 
 
 def model_dir(experiment, dataset, cell, seed):
@@ -140,8 +162,8 @@ def benchmark_files(wildcards):
     """Every benchmark file of the selected experiments' training and evaluation jobs."""
     return [
         getattr(rules, j.rule).benchmark.format(**j.wildcards)
-        for j in cfg.plan(EXPERIMENTS.values())
-        if j.rule in ("train", "evaluate", "assess")
+        for j in cfg.plan(EXPERIMENTS.values(), config["train_batch_size"])
+        if j.rule in ("evaluate", "assess") or j.rule.startswith("train_")
     ]
 
 

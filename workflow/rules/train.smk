@@ -18,32 +18,66 @@ rule spec:
         " --out {output} > {log} 2>&1"
 
 
-rule train:
-    input:
-        data=L.pattern("data"),
-        spec=spec_file,
-    output:
-        model=L.pattern("model"),
-        log=L.pattern("training_log"),
-        params=L.pattern("params"),
-    log:
-        L.log("train"),
-    benchmark:
-        L.benchmark("train")
-    conda:
-        "../../envs/cftrain.yaml"
-    threads: 1
-    resources:
-        runtime=lambda wc: RUNTIME.get(wc.dataset, 10),
-        mem_mb=lambda wc: 4000 if wc.dataset == "mnist" else 2000,
-        gpu=0,
-    params:
-        digest=lambda wc: cfg.digest(
-            EXPERIMENTS[wc.experiment].training(wc.dataset, wc.cell, int(wc.seed))
-        ),
-        out=lambda wc: model_dir(wc.experiment, wc.dataset, wc.cell, wc.seed),
-        device=config["device"],
-    shell:
-        "cftrain train --spec {input.spec} --dataset {wildcards.dataset} --cell {wildcards.cell}"
-        " --seed {wildcards.seed} --out {params.out} --threads {threads}"
-        " --device {params.device} > {log} 2>&1"
+# One job per batch of cells (issue 25, cfg.training_batches): up to `train_batch_size` cells
+# of one experiment and dataset that share the batch fields train stacked and each writes its
+# usual files, so the rules downstream read <root>/<exp>/<dataset>/<cell>/seed<k>/ as before.
+# The job checkpoints under <root>/<exp>/<dataset>/batches/<id>/ every epoch (a killed job
+# resumes bitwise) and skips cells already written. A cell gone non-finite fails the job,
+# naming it, after the others are written: Snakemake then deletes the job's outputs unless run
+# with --keep-incomplete, with which a rerun trains only the failed cell.
+for batch in TRAINING_BATCHES:
+
+    rule:
+        name:
+            batch.rule
+        input:
+            data=L.path("data", dataset=batch.dataset),
+            spec=ancient(L.path("spec", experiment=batch.experiment)),
+        output:
+            [
+                L.path(what, experiment=e, dataset=ds, cell=c, seed=s)
+                for e, ds, c, s in batch.cells
+                for what in ("model", "training_log", "params")
+            ],
+        log:
+            L.log(
+                "train",
+                experiment=batch.experiment,
+                dataset=batch.dataset,
+                batch=batch.id,
+            ),
+        benchmark:
+            L.benchmark(
+                "train",
+                experiment=batch.experiment,
+                dataset=batch.dataset,
+                batch=batch.id,
+            )
+        group:
+            "train_batches"  # profiles/slurm*: up to N batches per Slurm job
+        conda:
+            "../../envs/cftrain.yaml"
+        threads: 1
+        resources:
+            **train_resources(batch),
+        params:
+            digest=cfg.digest(
+                [EXPERIMENTS[e].training(d, c, s) for e, d, c, s in batch.cells]
+            ),
+            cells=" ".join(
+                f"--cell {c} --seed {s} --out {model_dir(e, ds, c, s)}"
+                for e, ds, c, s in batch.cells
+            ),
+            checkpoint=L.path(
+                "batch_checkpoint",
+                experiment=batch.experiment,
+                dataset=batch.dataset,
+                batch=batch.id,
+            ),
+            batch=batch.id,
+            dataset=batch.dataset,
+            device=config["device"],
+        shell:
+            "cftrain train-batch --spec {input.spec} --dataset {params.dataset}"
+            " --batch {params.batch} {params.cells} --checkpoint {params.checkpoint}"
+            " --threads {threads} --device {params.device} > {log} 2>&1"

@@ -189,6 +189,27 @@ def _expected_model(exp: Any, dataset: str) -> Callable[[str, int], dict]:
     return expected
 
 
+def cmd_train_batch(args: argparse.Namespace) -> str:
+    from cftrain.pipeline.config import read_spec
+    from cftrain.pipeline.jobs import BatchFailure, train_batch_job
+
+    if not (len(args.cell) == len(args.seed) == len(args.out)):
+        raise SystemExit("cftrain train-batch: give one --seed and one --out per --cell")
+    experiment = read_spec(args.spec)
+    specs = [
+        experiment.training(args.dataset, c, s) for c, s in zip(args.cell, args.seed, strict=True)
+    ]
+    try:
+        return train_batch_job(specs, args.out, args.checkpoint, args.batch, args.device)
+    except BatchFailure as err:
+        raise SystemExit(f"cftrain train-batch: {err}") from None
+    except Exception:
+        traceback.print_exc()
+        raise SystemExit(
+            f"cftrain train-batch: batch {experiment.name}/{args.dataset}/{args.batch} failed"
+        ) from None
+
+
 def cmd_evaluate(args: argparse.Namespace) -> str:
     from cftrain.pipeline.config import read_spec
     from cftrain.pipeline.jobs import evaluate_job
@@ -309,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("CFTRAIN_RESTART") == "1",
         help="ignore a checkpoint in --out and start over (default: CFTRAIN_RESTART=1)",
     )
+
+    p = add("train-batch", cmd_train_batch, "train grid cells together (issue 25)")
+    p.add_argument("--spec", required=True, type=Path, help=spec_help)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--batch", required=True, help="batch id (b000, …)")
+    p.add_argument("--cell", required=True, action="append", help="cell id, once per cell")
+    p.add_argument("--seed", required=True, type=int, action="append", help="its seed")
+    p.add_argument("--out", required=True, type=Path, action="append", help="its folder")
+    p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint folder")
 
     p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (SPEC §5.2)")
     p.add_argument("--spec", required=True, type=Path, help=spec_help)

@@ -627,26 +627,97 @@ def evaluation_owners(
     return owners
 
 
-def plan(experiments: Iterable[Experiment]) -> list[Job]:
+#: TrainingConfig fields the cells of one batch share: :data:`cftrain.training.BATCH_FIELDS`,
+#: repeated here because planning the DAG must not import torch (a test checks they agree)
+BATCH_FIELDS = (
+    "objective",
+    "nepochs",
+    "batch_size",
+    "nce",
+    "burnin",
+    "generator",
+    "protect_immutable",
+    "categorical",
+)
+#: cells per training job (config key ``train_batch_size``): issue 25's prototype measured
+#: 10.7× for 96 stacked moons cells; 32 keeps several jobs per experiment for parallel cores
+TRAIN_BATCH_SIZE = 32
+#: datasets whose cells train in batches; on the others (mini-batches of 1000, compute-bound
+#: steps) stacking loses on the CPU (:mod:`cftrain.batch_plan`), so each cell is one job
+BATCHED_DATASETS = sizes.SYNTHETIC
+
+
+@dataclass(frozen=True)
+class TrainingBatch:
+    """One training job: cells (experiment, dataset, cell id, seed) trained together by
+    :func:`cftrain.pipeline.jobs.train_batch_job`; ``id`` (``b000``, …) numbers the
+    batches of one experiment and dataset in plan order, stable given the config."""
+
+    experiment: str
+    dataset: str
+    id: str
+    cells: tuple[TrainingJob, ...]
+
+    @property
+    def rule(self) -> str:
+        return f"train_{self.experiment}_{self.dataset}_{self.id}"
+
+
+def _batch_key(job: Mapping[str, Any]) -> str:
+    """What the cells of one batch share, as plain data: the job's recipe less its cell,
+    seed and the overrides outside :data:`BATCH_FIELDS` (each cell's own)."""
+    key = {k: v for k, v in job.items() if k not in ("cell", "seed", "overrides")}
+    key["overrides"] = {k: v for k, v in job["overrides"].items() if k in BATCH_FIELDS}
+    return json.dumps(key, sort_keys=True)
+
+
+def training_batches(
+    experiments: Iterable[Experiment], size: int = TRAIN_BATCH_SIZE
+) -> list[TrainingBatch]:
+    """The training jobs of ``experiments``: each experiment's own models (after
+    :func:`model_owners`), per dataset grouped by :func:`_batch_key` in grid order and
+    chunked to ``size`` cells (1 outside :data:`BATCHED_DATASETS`)."""
+    if size < 1:
+        raise ConfigError(f"train_batch_size={size}; expected >= 1")
+    experiments = list(experiments)
+    owners = model_owners(experiments)
+    out: list[TrainingBatch] = []
+    for exp in experiments:
+        for ds in exp.datasets:
+            groups: dict[str, list[TrainingJob]] = {}
+            for cell in exp.cells:
+                for seed in exp.seeds:
+                    job = (exp.name, ds, cell.id, seed)
+                    if owners[job] != job:
+                        continue  # trained by an identical cell of an earlier experiment
+                    key = _batch_key(exp.training(ds, cell.id, seed))
+                    groups.setdefault(key, []).append(job)
+            n = size if ds in BATCHED_DATASETS else 1
+            chunks = [g[i : i + n] for g in groups.values() for i in range(0, len(g), n)]
+            out += [
+                TrainingBatch(exp.name, ds, f"b{i:03d}", tuple(chunk))
+                for i, chunk in enumerate(chunks)
+            ]
+    return out
+
+
+def plan(experiments: Iterable[Experiment], batch_size: int = TRAIN_BATCH_SIZE) -> list[Job]:
     """Every training, evaluation, performance and table job of ``experiments``, in order.
 
     The Snakefile derives its targets from the same experiment objects; tests compare this
     list with Snakemake's dry run.
     """
     experiments = list(experiments)
-    owners = model_owners(experiments)
+    batches: dict[tuple[str, str], list[TrainingBatch]] = {}
+    for b in training_batches(experiments, batch_size):
+        batches.setdefault((b.experiment, b.dataset), []).append(b)
     jobs: list[Job] = []
     datasets: dict[str, None] = {}
     for exp in experiments:
         jobs.append(Job("spec", {"experiment": exp.name}))
         for ds in exp.datasets:
             datasets.setdefault(ds)
-            for cell in exp.cells:
-                for seed in exp.seeds:
-                    if owners[(exp.name, ds, cell.id, seed)] != (exp.name, ds, cell.id, seed):
-                        continue  # trained by an identical cell of an earlier experiment
-                    wc = {"experiment": exp.name, "dataset": ds, "cell": cell.id, "seed": str(seed)}
-                    jobs.append(Job("train", wc))
+            jobs += [Job(b.rule, {}) for b in batches.get((exp.name, ds), [])]
             for seed in exp.seeds:
                 for group in exp.groups:
                     for protocol in exp.protocols:

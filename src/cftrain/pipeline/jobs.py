@@ -26,6 +26,7 @@ from torch import nn
 
 from cftrain import data, models
 from cftrain.atomic import atomic_path
+from cftrain.batch_plan import plan_batches
 from cftrain.evaluation import (
     EvalSetting,
     accuracy,
@@ -37,6 +38,7 @@ from cftrain.evaluation import (
 from cftrain.experiment import cell_config, resolve_device, train_cell
 from cftrain.pipeline import artifacts
 from cftrain.pipeline.artifacts import MODEL_FILE, PARAMS_FILE
+from cftrain.training import Cell, TrainingResult, train_cells
 from cftrain.training_config import TrainingConfig
 
 LOG_FILE = "log.csv"
@@ -117,31 +119,9 @@ def train_job(
         quiet=not sys.stderr.isatty(),
         restart=restart,
     )
-    seconds = time.perf_counter() - start
-    last = result.log.iloc[-1]
-    summary = {
-        "epochs": int(last["epoch"]),
-        "accuracy": float(last["accuracy"]),
-        "val_accuracy": float(last["val_accuracy"]),
-        "percent_mature": float(last["percent_mature"]),
-        "seconds": seconds,
-    }
-    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-    buffer = io.BytesIO()  # saved from memory, the file's bytes do not depend on its name:
-    torch.save(state, buffer)  # the same weights give the same model.pt (and SHA-256)
-    with atomic_path(out / MODEL_FILE) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    write_csv(result.log, out / LOG_FILE)
-    params = {
-        **spec,
-        "config": config.to_dict(),
-        "device": str(used),
-        "threads": torch.get_num_threads(),
-        "summary": summary,
-    }
-    params["torch"] = torch.__version__
-    params.update(artifacts.sidecar(spec, out / MODEL_FILE))
-    write_json(params, out / PARAMS_FILE)
+    summary = _summary(result, time.perf_counter() - start)
+    seconds = summary["seconds"]
+    _write_cell(out, spec, result, used, {"summary": summary})
     shutil.rmtree(checkpoint, ignore_errors=True)
     mature = summary["percent_mature"]
     return (
@@ -151,6 +131,163 @@ def train_job(
         f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, "
         f"{seconds:.1f} s on {used}"
     )
+
+
+def _summary(result: TrainingResult, seconds: float) -> dict[str, Any]:
+    last = result.log.iloc[-1]
+    return {
+        "epochs": int(last["epoch"]),
+        "accuracy": float(last["accuracy"]),
+        "val_accuracy": float(last["val_accuracy"]),
+        "percent_mature": float(last["percent_mature"]),
+        "seconds": seconds,
+    }
+
+
+def _write_cell(
+    out: Path, spec: Mapping[str, Any], result: TrainingResult, used: torch.device, extra: dict
+) -> None:
+    """A cell's three files, each atomically; ``params.json`` last (it marks the cell done)
+    with the model's digest and identity that its readers check."""
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    buffer = io.BytesIO()  # saved from memory, the file's bytes do not depend on its name:
+    torch.save(state, buffer)  # the same weights give the same model.pt (and SHA-256)
+    with atomic_path(out / MODEL_FILE) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    write_csv(result.log, out / LOG_FILE)
+    params = {
+        **spec,
+        "config": result.config.to_dict(),
+        "device": str(used),
+        "threads": torch.get_num_threads(),
+        **extra,
+        "torch": torch.__version__,
+    }
+    params.update(artifacts.sidecar(spec, out / MODEL_FILE))
+    write_json(params, out / PARAMS_FILE)
+
+
+class BatchFailure(RuntimeError):
+    """Cells of a training batch that failed (non-finite parameters); the batch's other
+    cells were written."""
+
+
+def _done(out: Path) -> bool:
+    return all((out / f).is_file() for f in (MODEL_FILE, LOG_FILE, PARAMS_FILE))
+
+
+def _spec_digest(spec: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _stash(out: Path, where: Path) -> None:
+    """A copy of a written cell's files beside the checkpoint: Snakemake deletes a failed or
+    killed job's outputs, the cells it finished included; the rerun restores them."""
+    for name in (MODEL_FILE, LOG_FILE, PARAMS_FILE):
+        with atomic_path(where / name) as tmp:
+            shutil.copyfile(out / name, tmp)
+
+
+def _restore(where: Path, out: Path) -> None:
+    if _done(out) or not _done(where):
+        return
+    for name in (MODEL_FILE, LOG_FILE, PARAMS_FILE):  # params.json last: it marks the cell
+        with atomic_path(out / name) as tmp:
+            shutil.copyfile(where / name, tmp)
+
+
+def train_batch_job(
+    specs: Sequence[Mapping[str, Any]],
+    outs: Sequence[str | Path],
+    checkpoint_root: str | Path,
+    batch: str = "b000",
+    device: str = "auto",
+    stop_after_epoch: int | None = None,
+) -> str:
+    """Train the cells ``specs`` (each :meth:`cftrain.pipeline.config.Experiment.training`,
+    one dataset) together into their folders ``outs``: per cell the files of
+    :func:`train_job`, ``params.json`` also recording ``batch``, ``k`` (cells trained
+    together) and ``seconds`` (their shared wall time). Cells whose three files exist are
+    skipped, and so are cells this job wrote before it failed or was killed (copies kept under
+    ``checkpoint_root/done`` until the whole batch is written, since Snakemake deletes a failed
+    job's outputs): a rerun trains only missing cells. :func:`cftrain.batch_plan.plan_batches`
+    may split the cells further (e.g. on the CPU, tabular cells train alone); each part
+    checkpoints its stacked state and every cell's RNG states after every epoch under
+    ``checkpoint_root``, so a killed job resumes bitwise. A cell whose parameters become
+    non-finite is not written: after the others are, :class:`BatchFailure` names it.
+    ``checkpoint_root`` is removed when every cell is written.
+    ``stop_after_epoch``: end after that epoch, writing nothing (tests kill a job so)."""
+    if len(specs) != len(outs):
+        raise ValueError(f"{len(specs)} specs but {len(outs)} output folders")
+    datasets = {s["dataset"] for s in specs}
+    if len(datasets) > 1:
+        raise ValueError(f"one batch trains on one dataset, got {sorted(datasets)}")
+    stash = Path(checkpoint_root) / "done"
+    for spec, out in zip(specs, outs, strict=True):
+        _restore(stash / _spec_digest(spec), Path(out))
+    todo = [(s, Path(o)) for s, o in zip(specs, outs, strict=True) if not _done(Path(o))]
+    if not todo:
+        return f"batch {batch}: all {len(specs)} cells already trained"
+    used = resolve_device(device)
+    ds = data.load(todo[0][0]["dataset"])
+    cells, where = [], {}
+    for spec, out in todo:
+        config = training_config(spec)
+        net = models.build(
+            spec["model"],
+            ds.n_features,
+            ds.n_classes,
+            seed=config.seed,
+            **dict(spec.get("model_options") or {}),
+        ).to(used)
+        cell_id = f"{spec['experiment']}/{spec['dataset']}/{spec['cell']}/seed{spec['seed']}"
+        cells.append(Cell(cell_id, config, net))
+        where[cell_id] = (spec, out)
+    failures, lines = [], []
+    begin = time.perf_counter()
+    for part in plan_batches(cells, max_cells=len(cells)):
+        digest = hashlib.sha256(
+            json.dumps([[c.id, c.config.to_json()] for c in part]).encode()
+        ).hexdigest()[:12]
+        checkpoint = Path(checkpoint_root) / f"checkpoint-{digest}"
+        start = time.perf_counter()
+        results = train_cells(
+            part,
+            ds,
+            checkpoint_dir=checkpoint,
+            stop_after_epoch=stop_after_epoch,
+            quiet=not sys.stderr.isatty(),
+        )
+        seconds = time.perf_counter() - start
+        if stop_after_epoch is not None and results[0].config.nepochs > stop_after_epoch:
+            continue  # stopped early on purpose: the checkpoint holds the state
+        for cell, result in zip(part, results, strict=True):
+            if result.failure is not None:
+                failure = result.failure
+                failures.append(f"{cell.id} (epoch {failure.epoch}: {failure.reason})")
+                continue
+            spec, out = where[cell.id]
+            summary = _summary(result, seconds)
+            extra = {"summary": summary, "batch": batch, "k": len(part), "seconds": seconds}
+            _write_cell(out, spec, result, used, extra)
+            _stash(out, stash / _spec_digest(spec))
+            mature = summary["percent_mature"]
+            lines.append(
+                f"trained {cell.id}: {summary['epochs']} epochs, accuracy "
+                f"{summary['accuracy']:.3f} (validation {summary['val_accuracy']:.3f}), "
+                f"{'n/a' if math.isnan(mature) else f'{mature:.1f}%'} mature, K = {len(part)}"
+            )
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    if failures:  # the stash keeps the good cells for the rerun
+        raise BatchFailure(f"batch {batch}: cells failed: {'; '.join(failures)}")
+    shutil.rmtree(stash, ignore_errors=True)
+    if Path(checkpoint_root).is_dir() and not any(Path(checkpoint_root).iterdir()):
+        Path(checkpoint_root).rmdir()
+    total = time.perf_counter() - begin
+    lines.append(
+        f"batch {batch}: trained {len(lines)} of {len(specs)} cells, {total:.1f} s on {used}"
+    )
+    return "\n".join(lines)
 
 
 class JobInputError(artifacts.RefusedArtifact):

@@ -32,7 +32,7 @@ MAIN_SCALE = "paper"
 _JOB_FILES = {
     "spec": "spec/{experiment}",
     "data": "data/{dataset}",
-    "train": "train/{experiment}/{dataset}/{cell}/seed{seed}",
+    "train": "train/{experiment}/{dataset}/{batch}",  # one job trains a batch of cells
     "evaluate": "evaluate/{experiment}/{dataset}/{protocol}-{group}-seed{seed}",
     "assess": "{kind}/{experiment}/{dataset}",
     "aggregate": "aggregate/{experiment}",
@@ -48,6 +48,7 @@ TEMPLATES: dict[str, str] = {
     "model": f"{_CELL}/model.pt",
     "training_log": f"{_CELL}/log.csv",
     "params": f"{_CELL}/params.json",
+    "batch_checkpoint": "{experiment}/{dataset}/batches/{batch}",
     "evaluation": "{experiment}/{dataset}/eval/{protocol}-{group}-seed{seed}.parquet",
     "assessment": "{experiment}/{dataset}/{kind}.csv",  # kind: performance | ig
     "tables_dir": "{experiment}/tables",

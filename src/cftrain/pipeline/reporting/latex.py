@@ -312,7 +312,16 @@ def wall_time_by_dataset_tabular(df: pd.DataFrame) -> str:
             ]
         )
     return tabular(
-        ["Experiment", "Data", "Models", "Train (s)", "Evaluate (s)", "Other (s)", "Total (min)"],
+        # training jobs: since issue 25 a job trains a batch of up to train_batch_size models
+        [
+            "Experiment",
+            "Data",
+            "Train jobs",
+            "Train (s)",
+            "Evaluate (s)",
+            "Other (s)",
+            "Total (min)",
+        ],
         rows,
         align="llrrrrr",
     )
