@@ -33,6 +33,7 @@ def _experiment() -> cfg.Experiment:
         {
             "datasets": ["moons"],
             "seeds": [0, 1],
+            "tables": ["accuracy"],  # no CT-vs-BL table: the grid has no baseline cell
             "train": {
                 "fixed": {"nepochs": 3, "nce": 60},
                 "grid": {"objective": ["full"], "lambda_energy": [0.5, 5.0, 50.0]},
