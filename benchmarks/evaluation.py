@@ -1,10 +1,10 @@
-"""Time to evaluate one dataset at the paper's sizes (issue 5, SPEC §5.2–5.3, §8).
+"""Time to evaluate one dataset at the paper's sizes (issue 5, method §5.2–5.3, §8).
 
 moons, two MLPs, the five ECCo evaluation settings (λ_egy ∈ {0.1, 0.5, 1, 5, 10}, τ 0.95,
 T 50), J = 100 runs × 250 individuals: 250,000 counterfactuals with all metrics, written
 as parquet and aggregated into the reduction and validity tables. The reference needed 20
 CPUs for up to an hour per dataset. The two models are BL and CT trained with the final
-hyperparameters (SPEC §0); training them is not timed. A second figure bounds the cost: the
+hyperparameters (method §0); training them is not timed. A second figure bounds the cost: the
 same evaluation with τ = ∞, where every search runs all T = 50 steps.
 """
 

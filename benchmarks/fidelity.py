@@ -1,14 +1,14 @@
 """Issue 13's main-table cells at the paper's sizes, one seed, next to the published values.
 
 Trains BL (``vanilla``) and CT (``full``) with :func:`final_config` and evaluates them with the
-paper's protocol (SPEC §5.1–5.2; sizes from :mod:`cftrain.sizes`), then aggregates
-with :func:`reduction_table` / :func:`validity_table` (SPEC §5.3):
+paper's protocol (method §5.1–5.2; sizes from :mod:`cftrain.sizes`), then aggregates
+with :func:`reduction_table` / :func:`validity_table` (method §5.3):
 
 * ``single`` (τ_eval 0.95, no protection): IP, IP* on LS, OL, Adult, Credit, CH, GMSC;
 * ``mutability`` (τ_eval 0.5, protected features): Cost on those and Circ, Moon;
-* validity (SPEC §6.5) and the absolute CT/BL means (SPEC §6.3) of all of these;
-* ``ablation`` on CH and GMSC: IP, IP* of CT, CD and AR against BL (SPEC §6.7) and their
-  FGSM accuracy at the largest ε (SPEC §6.8); its CT and BL are ``single``'s models.
+* validity (method §6.5) and the absolute CT/BL means (method §6.3) of all of these;
+* ``ablation`` on CH and GMSC: IP, IP* of CT, CD and AR against BL (method §6.7) and their
+  FGSM accuracy at the largest ε (method §6.8); its CT and BL are ``single``'s models.
 
 ``--reference-rows DIR`` runs CH, Credit and GMSC on the reference's own preprocessed rows
 (CE.jl's ``data-tabular`` files; issue 17), to tell its undersampling draw from the rest.
@@ -65,7 +65,7 @@ def published_reduction(experiment: str, name: str, metric: str) -> tuple[float,
 
 
 def published_absolute(experiment: str, name: str, metric: str) -> tuple[float, float]:
-    """CT's and BL's published means behind a reduction (SPEC §6.3)."""
+    """CT's and BL's published means behind a reduction (method §6.3)."""
     return tuple(
         float(PUBLISHED.loc[("absolute", experiment, name, m, metric), "value"]) for m in MODELS
     )

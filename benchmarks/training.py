@@ -1,6 +1,6 @@
 """Wall time of one full CT training versus vanilla training (issue 4).
 
-100 epochs with the final hyperparameters of SPEC §0 on ``moons`` (3000 train points,
+100 epochs with the final hyperparameters of method §0 on ``moons`` (3000 train points,
 batch 30, 1000 CEs per epoch) and ``adult`` (25 049 train points, batch 1000, 5000 CEs
 per epoch), MLP 1×32. Targets on 2 CPU cores: a synthetic CT model in under 20 s (the
 reference: about 6 CPU-minutes per synthetic model) and CT at most 4× vanilla on moons.

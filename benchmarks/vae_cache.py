@@ -1,6 +1,6 @@
 """Wall time of one REVISE training cell with and without the VAE cache (``CFTRAIN_VAE_CACHE``).
 
-The cell is one of the initial grid's (SPEC §2.7): circles, the final configuration with REVISE,
+The cell is one of the initial grid's (method §2.7): circles, the final configuration with REVISE,
 λ_cost 0.1, λ_energy 0.5, 20 search steps, step 0.1, 100 epochs. ``uncached`` fits the VAE in
 the cell as before the cache; ``cached`` loads the fit that a first cell stored, as every later
 REVISE cell of a dataset does in the workflow. Each figure is the fastest of ``--repeats`` runs.

@@ -1,4 +1,4 @@
-"""One-hot groups in the search (SPEC §4.8): decoding, straight-through, frozen, batching."""
+"""One-hot groups in the search (method §4.8): decoding, straight-through, frozen, batching."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_validity_of_groups():
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("generator", [Generic(lambda_cost=0.0), ECCo(lambda_cost=0.0)])
 def test_every_counterfactual_is_onehot_valid_and_batched_equals_alone(mode, seed, generator):
-    """With the evaluation's λ_cost = 0 (SPEC §5.2). The snap is discontinuous: in float32 a
+    """With the evaluation's λ_cost = 0 (method §5.2). The snap is discontinuous: in float32 a
     one-ulp difference between a batched and a single-row matmul can flip a near-tied level,
     hence float64. With an L1 cost, straight-through can also chatter on a level tie (the
     cost pulls back whenever the level switches) until rounding decides; that is the
@@ -192,7 +192,7 @@ def test_benchmark_decodes_groups_by_default_and_reports_onehot_validity():
     off = benchmark_dataset(
         data, models, eval_settings(lambdas=(1.0,), categorical="off"), experiment="x", n_runs=3
     )
-    assert len(on) == 2 * 3 * 100  # tabular: 100 individuals by default (SPEC §5.2)
+    assert len(on) == 2 * 3 * 100  # tabular: 100 individuals by default (method §5.2)
     assert set(on["categorical"]) == {"straight_through"} and set(off["categorical"]) == {"off"}
     assert bool(on["onehot_valid"].all()) and not bool(off["onehot_valid"].all())
     mine = dataclasses.replace(data, name="mine")  # a user's own data: sizes must be given

@@ -1,4 +1,4 @@
-"""Real datasets (SPEC §4.2, §4.3) built from the raw-file mirror, once per session."""
+"""Real datasets (method §4.2, §4.3) built from the raw-file mirror, once per session."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cftrain.data.tabular import read_cali
 
 REAL = ("adult", "cali", "credit", "gmsc", "mnist")
 TABULAR = REAL[:-1]
-# SPEC §4.6: train+val portion and test sizes; §0: configured (n_train, n_val).
+# method §4.6: train+val portion and test sizes; §0: configured (n_train, n_val).
 PORTION_TEST = {
     "adult": (26049, 6512),
     "cali": (16504, 4126),
@@ -32,14 +32,14 @@ CONFIGURED = {
     "gmsc": (12371, 1000),
     "mnist": (10000, 1000),
 }
-# SPEC §4.2 / mirror MANIFEST: per-class totals after balancing (Adult: raw, unbalanced).
+# method §4.2 / mirror MANIFEST: per-class totals after balancing (Adult: raw, unbalanced).
 TOTALS = {
     "adult": [24720, 7841],
     "cali": [10315, 10315],
     "credit": [6636, 6636],
     "gmsc": [8357, 8357],
 }
-# SPEC §4.7 (0-based) and the names they must carry.
+# method §4.7 (0-based) and the names they must carry.
 PROTECTED = {
     "adult": ((0,), ("age",)),
     "cali": ((1,), ("HouseAge",)),

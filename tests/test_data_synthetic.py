@@ -1,4 +1,4 @@
-"""Synthetic datasets (SPEC §4.1), the validation split (§4.4) and domain bounds (§4.5)."""
+"""Synthetic datasets (method §4.1), the validation split (§4.4) and domain bounds (§4.5)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_sizes_types_and_protection(name: str) -> None:
     ds = build(name)
     assert len(ds.y_train) + len(ds.y_val) == 3600
     assert len(ds.y_test) == 900
-    # SPEC §4.4: floor per class, so the validation set may fall 1 short of 600.
+    # method §4.4: floor per class, so the validation set may fall 1 short of 600.
     assert 599 <= len(ds.y_val) <= 600
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
     assert ds.x_train.shape[1] == 2 and ds.n_classes == 2

@@ -1,4 +1,5 @@
-"""Aggregation into the paper's tables on constructed inputs with known answers (SPEC §5.3, §6)."""
+"""Aggregation into the paper's tables on constructed inputs with known answers (method §5.3,
+§6)."""
 
 from __future__ import annotations
 

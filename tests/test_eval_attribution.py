@@ -1,4 +1,4 @@
-"""Integrated gradients, standardisation and the per-round IG statistic (issue 5, SPEC §5.5)."""
+"""Integrated gradients, standardisation and the per-round IG statistic (issue 5, method §5.5)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_completeness_within_one_percent():
             model(x).gather(1, y[:, None]).squeeze(1) - model(baseline).gather(1, y[:, None])[:, 0]
         )
     err = (ig.sum(1) - gap).abs()
-    # relative to Σ|IG| so rows with f(x) ≈ f(baseline) do not blow up (SPEC §11.5)
+    # relative to Σ|IG| so rows with f(x) ≈ f(baseline) do not blow up (deviations §11.5)
     assert (err <= 0.01 * ig.abs().sum(1)).all()
     assert (err <= 0.01 * gap.abs() + 1e-3).all()
 

@@ -1,4 +1,4 @@
-"""IP*: unbiased MMD² with a Gaussian kernel (issue 5, SPEC §5.2, §11.2)."""
+"""IP*: unbiased MMD² with a Gaussian kernel (issue 5, method §5.2, deviations §11.2)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cftrain.evaluation import gaussian_kernel, mmd2_by_group, mmd2_unbiased
 
 
 def _brute_mmd2(x: torch.Tensor, y: torch.Tensor, ell: float) -> float:
-    """The SPEC §5.2 formula term by term, in float64."""
+    """The method §5.2 formula term by term, in float64."""
 
     def k(a, b):
         return math.exp(-float(((a - b) ** 2).sum()) / (2 * ell**2))
@@ -92,7 +92,7 @@ def test_grouped_mmd_equals_brute_force_when_nothing_is_subsampled():
     for gid in range(3):
         expected = _brute_mmd2(x_cf[group == gid], x_ref[y_ref == group_target[gid]], 5.0)
         assert out[gid].item() == pytest.approx(expected, rel=1e-10)
-    assert math.isnan(out[3].item())  # one counterfactual: no value (SPEC §11.2)
+    assert math.isnan(out[3].item())  # one counterfactual: no value (deviations §11.2)
 
 
 def test_grouped_mmd_subsamples_both_sides_without_replacement():

@@ -1,4 +1,4 @@
-"""Per-counterfactual measures and predictive performance (issue 5, SPEC §5.2, §5.4)."""
+"""Per-counterfactual measures and predictive performance (issue 5, method §5.2, §5.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SPEC §5.2 benchmark protocol and its tidy table (issue 5)."""
+"""The method §5.2 benchmark protocol and its tidy table (issue 5)."""
 
 from __future__ import annotations
 

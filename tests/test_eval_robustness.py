@@ -1,4 +1,4 @@
-"""FGSM, PGD and robust-accuracy curves (issue 5, SPEC §5.4)."""
+"""FGSM, PGD and robust-accuracy curves (issue 5, method §5.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generator penalties and REVISE's VAE (issue 2, SPEC §2.2–2.4)."""
+"""Generator penalties and REVISE's VAE (issue 2, method §2.2–2.4)."""
 
 from __future__ import annotations
 

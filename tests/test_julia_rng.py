@@ -1,4 +1,4 @@
-"""Julia's Xoshiro emulation and the reference's blob centres (SPEC §4.1)."""
+"""Julia's Xoshiro emulation and the reference's blob centres (method §4.1)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_blobs_lie_around_the_reference_centres(name, sigma, tmp_path):
 
 def test_overlapping_blobs_vanilla_accuracy_matches_the_paper(tmp_path):
     """OL with the reference's centres: Bayes accuracy Φ(‖c₁ − c₂‖ / 2σ) = 0.925, and a vanilla
-    MLP at the paper's size reaches 0.91–0.92 as published (SPEC §6.8–6.9); with our earlier
+    MLP at the paper's size reaches 0.91–0.92 as published (method §6.8–6.9); with our earlier
     centres it was 0.997."""
     centres = mljbase_blob_centres(42)
     bayes = norm.cdf(np.linalg.norm(centres[0] - centres[1]) / (2 * 2.0))

@@ -1,4 +1,4 @@
-"""Models of SPEC §3: shapes, Flux-like initialisation, seeded construction."""
+"""Models of method §3: shapes, Flux-like initialisation, seeded construction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loss terms and λ vectors of the four objectives against hand computations (SPEC §1.2(b), §1.3).
+"""Loss terms and λ vectors of the four objectives against hand computations (method §1.2(b), §1.3).
 
 The tiny fixed linear model M(x) = W x + b with W = [[1, 2], [3, −1]], b = [0.5, −0.5]
 gives logits by hand:
@@ -61,7 +61,8 @@ def test_div_order_is_positive_minus_counterfactual():
 
 
 def test_ridge_by_hand():
-    # pair 1: 2.5² + 1.5² = 8.5; pair 2: 2.5² + 0.5² = 6.5; mean 7.5 (target logits, SPEC §9.18)
+    # pair 1: 2.5² + 1.5² = 8.5; pair 2: 2.5² + 0.5² = 6.5; mean 7.5
+    # (target logits, deviations §9.18)
     value = objectives.ridge(M(X_POS), M(X_CF), TARGET)
     assert value.item() == pytest.approx(7.5, abs=1e-12)
 

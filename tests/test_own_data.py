@@ -49,7 +49,7 @@ def test_from_arrays_round_trip():
         assert abs(share) < 0.02
     np.testing.assert_array_equal(ds.x_test, x[300:].astype(np.float32))
     np.testing.assert_array_equal(ds.y_test, y[300:])
-    # SPEC §4.5: domain from the training arrays (train+val portion), n_σ = 2
+    # method §4.5: domain from the training arrays (train+val portion), n_σ = 2
     lower, upper = infer_domain(x[:300].astype(np.float32), 2.0)
     np.testing.assert_array_equal(ds.lower, lower)
     np.testing.assert_array_equal(ds.upper, upper)

@@ -212,7 +212,7 @@ def test_comparison_places_ct_and_bl_absolute_means_next_to_the_published(result
     moons = df[(df["table"] == "absolute") & (df["dataset"] == "moons")].set_index(
         ["model", "metric"]
     )
-    # SPEC §6.3: Moon IP 1.37 (CT) / 1.71 (BL), IP* 0.02 / 0.02, cost 1.52 / 1.60
+    # method §6.3: Moon IP 1.37 (CT) / 1.71 (BL), IP* 0.02 / 0.02, cost 1.52 / 1.60
     assert moons.loc[("full", "ip"), ["published", "ours"]].tolist() == pytest.approx([1.37, 1.3])
     assert moons.loc[("vanilla", "ip"), ["published", "ours"]].tolist() == pytest.approx(
         [1.71, 1.9]
@@ -252,13 +252,13 @@ def test_published_numbers_cover_spec_section_six():
     }
     main = pub[pub["table"] == "main"]
     assert main.loc[main["dataset"] != "Avg.", "value"].count() == 27
-    # the published averages are the means of the published dataset values (SPEC §6.1)
+    # the published averages are the means of the published dataset values (method §6.1)
     for metric in ("ip", "mmd", "cost"):
         part = main[main["metric"] == metric]
         avg = part[part["dataset"] == "Avg."]["value"].iloc[0]
         assert part[part["dataset"] != "Avg."]["value"].mean() == pytest.approx(avg, abs=0.01)
     assert not pub.duplicated(compare.KEYS).any()
-    # SPEC §6.3: CT and BL means of 9 datasets × 3 metrics, each CT − BL inside its published
+    # method §6.3: CT and BL means of 9 datasets × 3 metrics, each CT − BL inside its published
     # 99% interval (up to the two-decimal rounding of the means)
     absolute = pub[pub["table"] == "absolute"]
     wide = absolute.pivot_table(index=["dataset", "metric"], columns="model", values="value")
@@ -322,7 +322,7 @@ def test_hand_typed_numbers_are_found_and_allowed_digits_are_not():
         (1, "CT lowers IP by 26.26\\% on Circ.")
     ]
     allowed = (
-        "\\includegraphics[width=0.5\\linewidth]{fig1.pdf} % SPEC §6.1\n"
+        "\\includegraphics[width=0.5\\linewidth]{fig1.pdf} % method §6.1\n"
         "the $\\ell_1$ distance, see Table~\\ref{tab:a1} and \\citep{wachter2017}\n"
         "\\newcommand{\\notrun}[1]{#1}\n"
         "CT lowers IP by \\ipReductionCirc\\pct."

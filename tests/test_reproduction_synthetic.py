@@ -1,11 +1,11 @@
 """Full-size check against the paper's main table on synthetic data (about 45 s on 2 cores).
 
-BL and CT MLPs with the final hyperparameters (SPEC §0, 100 epochs), evaluated with the
-SPEC §5.2 protocol at the paper's sizes (J=100, 250 individuals, 5 λ_egy) and aggregated as
-SPEC §5.3. Published (SPEC §6.1, §6.3): significant IP reductions of 26.3 % (LS), 58.9 %
+BL and CT MLPs with the final hyperparameters (method §0, 100 epochs), evaluated with the
+method §5.2 protocol at the paper's sizes (J=100, 250 individuals, 5 λ_egy) and aggregated as
+method §5.3. Published (method §6.1, §6.3): significant IP reductions of 26.3 % (LS), 58.9 %
 (Circ) and 19.6 % (Moon), 93.8 % IP* on Circ, and on OL no significant IP change (−1.9 %)
 with absolute IP ≈ 4.5 for both models; LS absolute IP 2.51 (CT) / 3.40 (BL). LS and OL use
-the reference's blob centres (SPEC §4.1); the samples themselves come from our own streams,
+the reference's blob centres (method §4.1); the samples themselves come from our own streams,
 so the bands are those of one seed's run (seed 0 gave LS 33.0 %, BL 3.50, CT 2.34; OL −0.4 %,
 BL 4.58, CT 4.60), a little wider than its bootstrap spread.
 """
@@ -36,7 +36,7 @@ def test_ct_reduces_implausibility_significantly(name, min_ip):
     assert bool(red.loc["ip", "star"])
     if name == "circles":
         assert red.loc["mmd", "value"] > 50.0 and bool(red.loc["mmd", "star"])
-    if name == "lin_sep":  # absolute means near the published 2.51 / 3.40 (SPEC §6.3)
+    if name == "lin_sep":  # absolute means near the published 2.51 / 3.40 (method §6.3)
         assert 3.0 < red.loc["ip", "bl_mean"] < 3.9
         assert 2.0 < red.loc["ip", "ct_mean"] < 2.9
 

@@ -1,4 +1,4 @@
-"""The batched search behaves as N independent per-factual searches (issue 2, SPEC §2.1, §10)."""
+"""The batched search behaves as N independent per-factual searches (issue 2, method §2.1, §10)."""
 
 from __future__ import annotations
 

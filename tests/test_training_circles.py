@@ -1,10 +1,10 @@
-"""CT changes what it should: on circles, with the final hyperparameters (SPEC §0), the CT
+"""CT changes what it should: on circles, with the final hyperparameters (method §0), the CT
 model's mature counterfactuals lie closer to the target class than the vanilla model's.
 
-The paper reports a 59% IP reduction on circles (SPEC §6.1); this test asks for at least 30%.
+The paper reports a 59% IP reduction on circles (method §6.1); this test asks for at least 30%.
 IP here is the exact mean L1 distance to *all* target-class test points (the reference's
 1000 draws with replacement estimate the same mean), averaged over the five evaluation
-λ_egy values of SPEC §5.2 (ECCo, λ_cost 0, τ 0.95, T 50, step 0.1).
+λ_egy values of method §5.2 (ECCo, λ_cost 0, τ 0.95, T 50, step 0.1).
 """
 
 from __future__ import annotations

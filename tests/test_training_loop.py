@@ -290,7 +290,7 @@ def test_final_config_matches_spec_table():
     assert (common.nepochs, common.lr, common.max_iter, common.step_size) == (100, 1e-3, 30, 0.1)
     assert (common.lambda_cost, common.lambda_energy, common.ae_epsilon) == (0.001, 5.0, 0.3)
     assert (common.burnin, common.generator, common.protect_immutable) == (0.0, "ecco", False)
-    # SPEC §9.7, §9.20: the §0 values by default; the run records' zeros as a named option
+    # deviations §9.7, §9.20: the §0 values by default; the run records' zeros as a named option
     mut = final_config("circles", mutability=True)
     assert (mut.lambda_reg, mut.lambda_adv, mut.protect_immutable) == (0.5, 0.25, True)
     rec = final_config("circles", mutability=True, synthetic_mutability="run_records")

@@ -1,4 +1,4 @@
-"""The per-epoch counterfactual sweep of CT (issue 4, SPEC §1.2(a))."""
+"""The per-epoch counterfactual sweep of CT (issue 4, method §1.2(a))."""
 
 from __future__ import annotations
 

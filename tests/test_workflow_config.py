@@ -147,7 +147,7 @@ def test_initial_grid_shares_one_vanilla_and_evaluates_with_own_generators():
     }
     ecco = exp.evaluation("moons", "revise", "ecco")
     assert ecco["settings"][0]["generator"] == "ECCo"
-    # the sizes of the reference's own grids (SPEC §7.1), on the paper's test split
+    # the sizes of the reference's own grids (method §7.1), on the paper's test split
     assert (ecco["n_individuals"], ecco["n_runs"], ecco["split"]) == (100, 5, "test")
     spec = training_config(exp.training("moons", "full_revise_cost0.1_egy15_T100", 0))
     assert (spec.generator, spec.lambda_cost, spec.max_iter) == ("revise", 0.1, 100)

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # Ablation and robustness (`ablation` experiment, SPEC §5.4, §6.7, §6.8)
+# # Ablation and robustness (`ablation` experiment, method §5.4, §6.7, §6.8)
 #
 # CT against its parts: CD (no adversarial loss) and AR (adversarial loss only), each as a
 # % reduction against BL; then test accuracy under FGSM and PGD attacks of growing radius ε.

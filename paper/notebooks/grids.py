@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # Hyper-parameter grids of the appendix (SPEC §7.1–7.2)
+# # Hyper-parameter grids of the appendix (method §7.1–7.2)
 #
 # For each grid experiment that ran (`gen_params`, `penalties`, `training_params`, `tune`,
 # `tune_lr`): the implausibility IP of its cells against each varied training parameter,

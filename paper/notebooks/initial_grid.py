@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # The seed draft's initial grid (SPEC §2.7)
+# # The seed draft's initial grid (method §2.7)
 #
 # Plausibility (negative IP, higher is better) of models trained with four training-time
 # generators (ECCo, Generic, Omniscient, REVISE) and the energy weight λ_energy, against the

@@ -14,7 +14,7 @@
 # # Main results: reductions, validity, integrated gradients
 #
 # Reads the aggregated tables of the `single` and `mutability` experiments
-# (`results/<experiment>/tables/*.csv`, SPEC §5.1) and draws the paper's main figures.
+# (`results/<experiment>/tables/*.csv`, method §5.1) and draws the paper's main figures.
 # The workflow runs this notebook with its parameters injected below the parameters cell; open it in
 # Jupyter (jupytext) from the repository root to explore the same tables.
 
@@ -124,7 +124,7 @@ if "validity" in expected_figures:
     save(grid.figure, "validity")
 
 # %% [markdown]
-# ## Integrated gradients on the protected features (`mutability`, SPEC §5.5)
+# ## Integrated gradients on the protected features (`mutability`, method §5.5)
 
 # %%
 if "ig" in expected_figures:

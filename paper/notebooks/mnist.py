@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # MNIST: counterfactual images and integrated gradients (SPEC §5.6)
+# # MNIST: counterfactual images and integrated gradients (method §5.6)
 #
 # The `mutability` MNIST models (BL and CT; top and bottom five pixel rows protected).
 # Counterfactuals of one test image of a zero towards every other digit, found by ECCo at

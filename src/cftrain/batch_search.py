@@ -1,4 +1,4 @@
-"""The counterfactual search of K cells at once (SPEC §2.1, §10; issue 25).
+"""The counterfactual search of K cells at once (method §2.1, §10; issue 25).
 
 Every cell searches its own factuals with its own model slice, generator weights, τ, T,
 step size and AE radius (tensors with a leading cell axis), and draws from its own
@@ -116,7 +116,7 @@ def search_cells(
     tensors have a leading cell axis and whose ``n_nonfinite`` is ``(K,)``.
 
     generator: from :func:`stack_generators`; categorical: one-hot decoding of the
-    search (SPEC §4.8), as in :func:`cftrain.search.search`.
+    search (method §4.8), as in :func:`cftrain.search.search`.
     """
     constraints = constraints or Constraints()
     if categorical is not None:

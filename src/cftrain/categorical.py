@@ -1,4 +1,4 @@
-"""Categorical (one-hot) groups in the counterfactual search (SPEC §4.8, §9 item 19).
+"""Categorical (one-hot) groups in the counterfactual search (method §4.8, deviations §9 item 19).
 
 The reference's evaluation of Adult and Credit works on the *decoded* counterfactual: every
 group of ≥ 2 one-hot columns is snapped to one-hot at its maximum (ties: one of the tied levels
@@ -8,7 +8,7 @@ The search state itself stays continuous, and domain clamping leaves the one-hot
 
 How the gradient passes the snap is a named option (:data:`MODES`):
 
-* ``"straight_through"`` (default, the reading of the reference's code in SPEC §4.8): the
+* ``"straight_through"`` (default, the reading of the reference's code in method §4.8): the
   gradient at the decoded point is applied unchanged to the continuous state, so the state's
   one-hot coordinates keep moving and a category switches when another level overtakes the
   current maximum.
@@ -27,7 +27,7 @@ import torch
 from cftrain.constraints import Constraints
 
 MODES = ("straight_through", "frozen")
-OFF = "off"  # every column continuous: the reference's training sweeps (SPEC §4.8)
+OFF = "off"  # every column continuous: the reference's training sweeps (method §4.8)
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class Categorical:
         return delta
 
     def unclamped(self, constraints: Constraints) -> Constraints:
-        """``constraints`` whose domain bounds leave the group columns open (SPEC §4.8:
+        """``constraints`` whose domain bounds leave the group columns open (method §4.8:
         clamping applies to continuous features only)."""
         if constraints.lower is None:
             return constraints

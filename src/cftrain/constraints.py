@@ -1,4 +1,4 @@
-"""Domain bounds and per-feature mutability (SPEC §2.1, §4.5, §4.7).
+"""Domain bounds and per-feature mutability (method §2.1, §4.5, §4.7).
 
 A search step is first *projected* by mutability (immutable coordinates do not
 move, increase-only ones cannot go down, …) and the result is then *clamped* to
@@ -95,7 +95,7 @@ class Constraints:
         return frozenset(self.mutability or ())
 
     def project_step(self, delta: torch.Tensor) -> torch.Tensor:
-        """Mutability projection of a finite step ``delta: (N, D)`` (SPEC §2.1).
+        """Mutability projection of a finite step ``delta: (N, D)`` (method §2.1).
 
         Only the kinds present are applied; immutable coordinates are zeroed by a
         multiplicative mask, cheaper than a select on large tensors.

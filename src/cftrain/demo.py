@@ -1,8 +1,8 @@
 """A small end-to-end run: train BL and CT on one dataset, evaluate, compare (``make demo``).
 
 Trains a vanilla (BL) and a counterfactual-trained (CT) MLP with the paper's final
-hyperparameters (SPEC §0) for a few epochs, runs the counterfactual benchmark of SPEC §5.2
-at a reduced size, prints the SPEC §5.3 reduction table and writes it (CSV) with a figure
+hyperparameters (method §0) for a few epochs, runs the counterfactual benchmark of method §5.2
+at a reduced size, prints the method §5.3 reduction table and writes it (CSV) with a figure
 of both models' decision regions and counterfactuals to ``--out``.
 """
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     shown = reductions[
         ["metric", "value", "std", "ci_low", "ci_high", "star", "ct_mean", "bl_mean"]
     ]
-    print("\nReduction CT vs BL in % (positive = CT better), SPEC §5.3:")
+    print("\nReduction CT vs BL in % (positive = CT better), method §5.3:")
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     with atomic_path(args.out / "reductions.csv") as tmp:
         reductions.to_csv(tmp, index=False)

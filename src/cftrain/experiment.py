@@ -1,4 +1,4 @@
-"""One trained cell: build the model, resolve its config, train it (SPEC §0, §1, §3).
+"""One trained cell: build the model, resolve its config, train it (method §0, §1, §3).
 
 The CLI (``cftrain train``), the demo, the benchmarks and the tests all train through
 :func:`train_cell`, so "which model, which config, which device" is decided in one place.
@@ -48,7 +48,7 @@ def cell_config(
 ) -> TrainingConfig:
     """The training config of one grid cell.
 
-    base ``final``: the paper's values for ``dataset`` (:func:`final_config`, SPEC §0), with
+    base ``final``: the paper's values for ``dataset`` (:func:`final_config`, method §0), with
     ``final_options`` passed on to it; ``default``: the reference's library defaults. Then
     ``overrides`` (the experiment's fixed values, then the cell's grid values) replace fields.
     """

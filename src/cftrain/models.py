@@ -1,4 +1,4 @@
-"""Classifiers of SPEC §3, initialised like Flux (Glorot-uniform weights, zero biases).
+"""Classifiers of method §3, initialised like Flux (Glorot-uniform weights, zero biases).
 
 All models map features ``x: (N, D)`` to logits ``(N, K)``.
 """
@@ -56,7 +56,7 @@ def linear(
 
 
 def lenet(n_classes: int = 10, generator: torch.Generator | None = None) -> nn.Sequential:
-    """LeNet-5 for flattened 28×28 images (row-major, as SPEC §4.3 flattens MNIST)."""
+    """LeNet-5 for flattened 28×28 images (row-major, as method §4.3 flattens MNIST)."""
     model = nn.Sequential(
         nn.Unflatten(1, (1, 28, 28)),
         nn.Conv2d(1, 6, 5, padding=2),

@@ -1,4 +1,4 @@
-"""The CT objective and its ablations: loss terms and λ vectors (SPEC §1.2(b), §1.3).
+"""The CT objective and its ablations: loss terms and λ vectors (method §1.2(b), §1.3).
 
 Each objective is a set of terms with one weight each, as the reference's λ vectors:
 
@@ -13,7 +13,7 @@ vanilla    BL     clf only; no counterfactuals
 
 Every term takes logits, not models, so that training can push one concatenated
 batch through the model and slice the result (one forward/backward per step).
-Energies are raw logits, ``E(x, y) = −M(x)[y]`` (SPEC §10: not log-softmax).
+Energies are raw logits, ``E(x, y) = −M(x)[y]`` (method §10: not log-softmax).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-#: objective name → paper abbreviation (SPEC §1.3)
+#: objective name → paper abbreviation (method §1.3)
 PAPER_NAMES = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 OBJECTIVES = tuple(PAPER_NAMES)
 #: all loss terms, in the order of the reference's λ vector
@@ -32,7 +32,7 @@ _TERMS_OF = {
     "adversarial": ("clf", "adv"),
     "vanilla": ("clf",),
 }
-#: library defaults of the reference (`src/objectives.jl`, SPEC §1.3)
+#: library defaults of the reference (`src/objectives.jl`, method §1.3)
 DEFAULT_LAMBDAS = {"clf": 1.0, "div": 0.5, "ridge": 0.1, "adv": 0.25}
 
 
@@ -55,7 +55,7 @@ def lambdas(
     lambda_reg: float = DEFAULT_LAMBDAS["ridge"],
     lambda_adv: float = DEFAULT_LAMBDAS["adv"],
 ) -> dict[str, float]:
-    """The objective's λ vector as ``{term: weight}``, only its own terms (SPEC §1.3).
+    """The objective's λ vector as ``{term: weight}``, only its own terms (method §1.3).
 
     E.g. ``lambdas("adversarial") == {"clf": 1.0, "adv": 0.25}``: absent terms are
     not weighted by zero but not computed at all.
@@ -65,7 +65,7 @@ def lambdas(
 
 
 def needs_counterfactuals(objective: str) -> bool:
-    """Every objective but ``vanilla`` runs the per-epoch sweep (CD and AR too, SPEC §1.2(a))."""
+    """Every objective but ``vanilla`` runs the per-epoch sweep (CD and AR too, method §1.2(a))."""
     return len(terms(objective)) > 1
 
 
@@ -86,7 +86,7 @@ def clf(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def div(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Contrastive divergence ``mean_j E(x⁺_j, y⁺_j) − E(x′_j, y⁺_j)`` (SPEC §1.2(b)).
+    """Contrastive divergence ``mean_j E(x⁺_j, y⁺_j) − E(x′_j, y⁺_j)`` (method §1.2(b)).
 
     logits_pos = M(x⁺), logits_cf = M(x′), each ``(..., G, K)``; target y⁺ ``(..., G)``.
     Minimising it lowers the energy of real target-class samples and raises that of
@@ -98,7 +98,7 @@ def div(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tensor)
 def ridge(logits_pos: torch.Tensor, logits_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Energy regulariser ``mean_j M(x⁺_j)[y⁺_j]² + M(x′_j)[y⁺_j]²``.
 
-    Uses the target y⁺ for both energies, as the code (the paper writes y, SPEC §9.18);
+    Uses the target y⁺ for both energies, as the code (the paper writes y, deviations §9.18);
     it keeps the divergence from being minimised by inflating logits.
     """
     return (energy(logits_pos, target) ** 2 + energy(logits_cf, target) ** 2).mean(dim=-1)
@@ -108,6 +108,6 @@ def adv(logits_ae: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
     """Adversarial term: logit cross-entropy of M(x_AE) against the factuals' *true* labels.
 
     ``(..., G, K)``, ``(..., G)`` → ``(...)``; the label is the ground truth, not the
-    prediction or the target (SPEC §9.5).
+    prediction or the target (deviations §9.5).
     """
     return cross_entropy(logits_ae, y_true).mean(dim=-1)

@@ -1,9 +1,9 @@
-"""The batched counterfactual search: one gradient loop for N factuals at once (SPEC §2.1, §10).
+"""The batched counterfactual search: one gradient loop for N factuals at once (method §2.1, §10).
 
 Each row behaves exactly as if it were searched alone: it has its own target, its
 own step counter t (for schedules such as ECCo's φ_t), freezes the first time
 ``softmax(M(x′))[target] ≥ τ``, and records its own nascent example (the last path
-state within the L∞ ball ``ae_epsilon`` of its factual, SPEC §1.2 step 5). Rows are
+state within the L∞ ball ``ae_epsilon`` of its factual, method §1.2 step 5). Rows are
 independent because the objective is a sum of per-row terms and the model has no
 batch-coupling layers, so one ``autograd.grad`` of the summed loss is exact.
 """
@@ -35,7 +35,7 @@ class SearchResult:
     nascent: ``(N, D)`` last state within ``ae_epsilon`` of the factual (L∞);
     path: ``(S+1, N, D)`` states per step if requested (a row repeats its final
     state after it stops; path[0] is the initial state); n_nonfinite: number of
-    non-finite step entries that were set to 0 (SPEC §11.6).
+    non-finite step entries that were set to 0 (deviations §11.6).
     """
 
     counterfactuals: torch.Tensor
@@ -65,13 +65,13 @@ def search(
     """Search counterfactuals for factuals ``x: (N, D)`` towards classes ``target: (N,)``.
 
     Plain gradient descent on cross-entropy(M(x′), target) + generator penalty with
-    step ``step_size`` (the reference always used 0.1, SPEC §9.1); each step is
+    step ``step_size`` (the reference always used 0.1, deviations §9.1); each step is
     projected by mutability (feature-space generators only) and clamped to the
     domain. The model runs in eval mode (its previous mode is restored) and its
     parameters and buffers are not touched; ``x`` (tensor or array) and ``target`` are
     validated and converted to the model's device and dtype, where all results live.
 
-    ``categorical`` (:class:`cftrain.categorical.Categorical`, SPEC §4.8): the search then
+    ``categorical`` (:class:`cftrain.categorical.Categorical`, method §4.8): the search then
     works on the decoded point — one-hot groups snapped at every step for the loss,
     penalties, convergence check, nascent example and the returned counterfactual — while
     its state stays continuous; ties are drawn with ``rng``; the domain clamp skips the

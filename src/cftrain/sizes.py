@@ -1,4 +1,4 @@
-"""Evaluation sizes per dataset and experiment, in one place (SPEC §0, §5.1–5.2).
+"""Evaluation sizes per dataset and experiment, in one place (method §0, §5.1–5.2).
 
 Experiment definitions and ``benchmark_dataset`` read these; nothing else hard-codes them.
 Plain Python (no torch), so the workflow can plan its jobs without importing the training stack.
@@ -10,7 +10,7 @@ SYNTHETIC = ("lin_sep", "circles", "moons", "over")
 TABULAR = ("adult", "cali", "credit", "gmsc")
 IMAGE = ("mnist",)
 
-#: training points of each dataset as built (SPEC §0 sizes after the stratified split), so
+#: training points of each dataset as built (method §0 sizes after the stratified split), so
 #: the workflow can check ``nce`` without loading data (a test compares them with the data)
 TRAINING_POINTS = {
     **dict.fromkeys(SYNTHETIC, 3001),
@@ -21,14 +21,14 @@ TRAINING_POINTS = {
     "mnist": 10000,
 }
 
-TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (SPEC §5.1)
-TAU_MUTABILITY = 0.5  # cost runs with protected features (SPEC §5.1)
-N_RUNS = 100  # J (SPEC §5.2)
+TAU_PLAUSIBILITY = 0.95  # IP / IP* runs (method §5.1)
+TAU_MUTABILITY = 0.5  # cost runs with protected features (method §5.1)
+N_RUNS = 100  # J (method §5.2)
 N_RUNS_MNIST_ABLATION = 50
 
 
 def n_individuals(dataset: str) -> int:
-    """Individuals per λ_egy value: 250 synthetic, 100 tabular, 25 MNIST (SPEC §5.2)."""
+    """Individuals per λ_egy value: 250 synthetic, 100 tabular, 25 MNIST (method §5.2)."""
     if dataset in SYNTHETIC:
         return 250
     if dataset in TABULAR:
@@ -39,11 +39,11 @@ def n_individuals(dataset: str) -> int:
 
 
 def n_runs(dataset: str, experiment: str) -> int:
-    """Bootstrap runs J: 100, except 50 for the MNIST ablation (SPEC §0)."""
+    """Bootstrap runs J: 100, except 50 for the MNIST ablation (method §0)."""
     n_individuals(dataset)  # validates the name
     return N_RUNS_MNIST_ABLATION if (dataset, experiment) == ("mnist", "ablation") else N_RUNS
 
 
 def eval_tau(protect: bool) -> float:
-    """τ_eval: 0.5 for the runs with protected features, else 0.95 (SPEC §5.1)."""
+    """τ_eval: 0.5 for the runs with protected features, else 0.95 (method §5.1)."""
     return TAU_MUTABILITY if protect else TAU_PLAUSIBILITY

@@ -1,4 +1,4 @@
-"""The once-per-epoch counterfactual sweep of CT (SPEC §1.2(a)).
+"""The once-per-epoch counterfactual sweep of CT (method §1.2(a)).
 
 With the model as it stands at the start of the epoch: sample factuals, draw
 targets and target-class neighbours, run one batched search, replace immature
@@ -33,10 +33,10 @@ class Sweep:
     counterfactual: ``(nce, D)`` x′ — the final search state where mature, else the
     (protected) neighbour itself; neighbour: ``(nce, D)`` x⁺ after protect_immutable;
     adversarial: ``(nce, D)`` nascent example x_AE; target: ``(nce,)`` y⁺;
-    label: ``(nce,)`` the factual's true label (for x_AE, SPEC §9.5); index: ``(nce,)``
+    label: ``(nce,)`` the factual's true label (for x_AE, deviations §9.5); index: ``(nce,)``
     the factuals' rows in the training data; converged: ``(nce,)`` bool;
     iterations: ``(nce,)`` search steps taken; n_nonfinite: non-finite step entries
-    the search set to 0 (SPEC §11.6). The sweeps of K cells (:func:`sweep_cells`) have a
+    the search set to 0 (deviations §11.6). The sweeps of K cells (:func:`sweep_cells`) have a
     leading cell axis on every tensor, and ``n_nonfinite`` is a ``(K,)`` tensor.
     """
 
@@ -52,7 +52,7 @@ class Sweep:
 
 
 def sample_factuals(n: int, nce: int, rng: torch.Generator) -> torch.Tensor:
-    """``nce`` distinct indices of ``0..n-1``, random order (no replacement, SPEC §1.2(a)2)."""
+    """``nce`` distinct indices of ``0..n-1``, random order (no replacement, method §1.2(a)2)."""
     if not 0 < nce <= n:
         raise ValueError(f"cannot sample nce={nce} factuals without replacement from {n} points")
     return torch.randperm(n, generator=rng, device=rng.device)[:nce]
@@ -61,7 +61,7 @@ def sample_factuals(n: int, nce: int, rng: torch.Generator) -> torch.Tensor:
 def draw_targets(predicted: torch.Tensor, n_classes: int, rng: torch.Generator) -> torch.Tensor:
     """Targets uniform over the classes other than the prediction: ``(N,)`` → ``(N,)``.
 
-    Draw r ∈ {0..K−2} and skip the predicted class (SPEC §1.2(a)3); binary data
+    Draw r ∈ {0..K−2} and skip the predicted class (method §1.2(a)3); binary data
     always gets the other class.
     """
     if n_classes < 2:
@@ -77,7 +77,7 @@ def draw_neighbours(
 
     labels: ``(N,)`` ground truth of the training points; target: ``(M,)``; returns
     ``(M,)`` indices into the training points, drawn with replacement across rows
-    (SPEC §1.2(a)6).
+    (method §1.2(a)6).
     """
     idx = draw_by_class(labels, target, rng)
     if bool((idx < 0).any()):
@@ -91,7 +91,7 @@ def protect_immutable(
 ) -> torch.Tensor:
     """Point-mass prior on protected features: move x⁺ to the counterfactual's value there.
 
-    Per feature d with counterfactual value c_d and neighbour value s_d (SPEC §1.2(a)8):
+    Per feature d with counterfactual value c_d and neighbour value s_d (method §1.2(a)8):
     ``both`` → s_d; ``none`` → c_d; ``increase`` → max(c_d, s_d); ``decrease`` →
     min(c_d, s_d). The divergence then cannot reward the model for separating x⁺
     and x′ along a feature the counterfactual was not allowed to change (the paper's
@@ -110,7 +110,7 @@ def group_sizes(n: int, n_groups: int) -> list[int]:
     """Sizes of ``n_groups`` contiguous near-equal groups of ``n`` items.
 
     The first ``n mod n_groups`` groups get one extra item (TaijaParallel's
-    ``split_obs``, SPEC §1.2(a)10).
+    ``split_obs``, method §1.2(a)10).
     """
     base, extra = divmod(n, n_groups)
     return [base + (i < extra) for i in range(n_groups)]
@@ -160,10 +160,10 @@ def sweep_cells(
     """The sweeps of K cells (one stacked model, shared data): a :class:`Sweep` whose
     tensors have a leading cell axis and whose ``n_nonfinite`` is ``(K,)``.
 
-    One batched search over all ``nce`` factuals of all cells (SPEC §1.4); the model is
+    One batched search over all ``nce`` factuals of all cells (method §1.4); the model is
     only read, never updated. Each cell draws from its own ``rngs[k]`` in the order of a
     single-cell sweep: factuals, targets, neighbours, then whatever the generator draws
-    (REVISE, Omniscient). ``categorical``: one-hot decoding in the search (SPEC §4.8; the
+    (REVISE, Omniscient). ``categorical``: one-hot decoding in the search (method §4.8; the
     reference's sweeps have none).
     """
     idx = torch.stack([sample_factuals(x.shape[0], nce, rng) for rng in rngs])

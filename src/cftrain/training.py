@@ -1,4 +1,4 @@
-"""Counterfactual training: the per-epoch loop of SPEC §1.2 for K cells at once, with
+"""Counterfactual training: the per-epoch loop of method §1.2 for K cells at once, with
 resumable checkpoints (issue 25).
 
 A batch of cells shares its data, model architecture and training-time generator family;
@@ -91,7 +91,7 @@ BATCH_FIELDS = (
 
 TensorLike = torch.Tensor | np.ndarray
 MaybeTensor = torch.Tensor | None
-#: SPEC §4.5: the domain inferred for raw-tensor data, ``n_σ = 2`` as in the reference code
+#: method §4.5: the domain inferred for raw-tensor data, ``n_σ = 2`` as in the reference code
 N_SIGMA = 2.0
 #: the maturity warning: fewer than this % of counterfactuals mature …
 LOW_MATURITY_PERCENT = 5.0
@@ -143,7 +143,7 @@ def counterfactual_training(
     quiet: bool = False,
     restart: bool = False,
 ) -> TrainingResult:
-    """Train ``model`` in place with ``config`` (SPEC §1.2) and return it with its log:
+    """Train ``model`` in place with ``config`` (method §1.2) and return it with its log:
     :func:`train_cells` for one cell.
 
     data: a :class:`~cftrain.data.bundle.Dataset` (train split for training, val split
@@ -151,7 +151,7 @@ def counterfactual_training(
     config.protect_immutable)``), or ``(x_train, y_train[, x_val, y_val])`` with
     features ``(N, D)`` and labels ``(N,)`` in ``0..K-1``; then ``constraints`` gives
     the domain and, iff ``config.protect_immutable``, the mutability; without domain
-    bounds they are inferred from ``x_train`` (SPEC §1.2(a)1, §4.5).
+    bounds they are inferred from ``x_train`` (method §1.2(a)1, §4.5).
     generator: overrides the generator built from ``config`` (e.g. a REVISE with a
     VAE fitted elsewhere). checkpoint_dir: write ``checkpoint.pt`` there after every
     epoch, and resume from it if present: its digest, its data and its config must
@@ -323,7 +323,7 @@ def update_epoch(
     lam: dict[str, torch.Tensor],
     active: torch.Tensor,
 ) -> tuple[list[dict[str, float]], list[int]]:
-    """One Adam step per cell and mini-batch (SPEC §1.2(b)); per cell, its mean terms and
+    """One Adam step per cell and mini-batch (method §1.2(b)); per cell, its mean terms and
     number of skipped steps.
 
     Group i of each cell's sweep (leading cell axis) rides with batch i: its x⁺, x′ and
@@ -475,7 +475,7 @@ class _Batch:
 
 def _generators(cells: Sequence[Cell], x: torch.Tensor) -> list[Generator]:
     """Each cell's generator: its own, or the one its config names; cells that need a
-    REVISE VAE share one fit (the reference fits one per dataset, SPEC §2.4)."""
+    REVISE VAE share one fit (the reference fits one per dataset, method §2.4)."""
     shared: dict[str, Generator] = {}
     out = []
     for cell in cells:
@@ -624,7 +624,7 @@ def _dropout_seed(seed: int) -> int:
 
 
 def _categorical(data: Dataset | Sequence[TensorLike], config: TrainingConfig):
-    """The sweep's one-hot decoding (SPEC §4.8): the Dataset's groups under
+    """The sweep's one-hot decoding (method §4.8): the Dataset's groups under
     ``config.categorical``; plain tensors carry no groups, so only "off" is accepted."""
     if isinstance(data, Dataset):
         return Categorical.of(data.categorical, config.categorical)
@@ -653,7 +653,7 @@ def _training_data(
         arrays = list(data)
         if len(arrays) not in (2, 4):
             raise ValueError("data must be (x_train, y_train) or (x_train, y_train, x_val, y_val)")
-        if constraints is None or constraints.lower is None:  # SPEC §1.2(a)1, §4.5
+        if constraints is None or constraints.lower is None:  # method §1.2(a)1, §4.5
             x_np = np.asarray(torch.as_tensor(arrays[0]).detach().cpu().numpy(), np.float64)
             lower, upper = (torch.from_numpy(b) for b in infer_domain(x_np, N_SIGMA))
             mutability = None if constraints is None else constraints.mutability

@@ -1,4 +1,4 @@
-"""Hyperparameters of one CT training run, and the paper's final values (SPEC §0, §1, §2).
+"""Hyperparameters of one CT training run, and the paper's final values (method §0, §1, §2).
 
 ``TrainingConfig`` is flat and JSON-serialisable so that a workflow rule can build
 it from a config dict and store it next to the trained model.
@@ -24,20 +24,21 @@ GENERATORS = ("ecco", "generic", "revise", "omniscient")
 class TrainingConfig:
     """Every hyperparameter of the training loop; defaults are the reference's defaults.
 
-    objective: one of ``objectives.OBJECTIVES``; lambda_*: term weights (SPEC §1.3;
+    objective: one of ``objectives.OBJECTIVES``; lambda_*: term weights (method §1.3;
     ``lambda_reg`` is the ridge weight). nce: counterfactuals per epoch (``None`` →
-    number of batches; raised to the number of batches if smaller, SPEC §1.1(4)).
-    burnin: fraction of epochs before the first sweep (SPEC §1.1(3)). lr: Adam
+    number of batches; raised to the number of batches if smaller, method §1.1(4)).
+    burnin: fraction of epochs before the first sweep (method §1.1(3)). lr: Adam
     learning rate. generator: the training-time counterfactual generator (``ecco``,
     ``generic``, ``revise``, ``omniscient``) with ``lambda_cost`` (ECCo, Generic,
     REVISE) and ``lambda_energy`` (ECCo). tau, max_iter, step_size, ae_epsilon: the
-    search (SPEC §2.1, §9.1 for the step 0.1, §9.4 for ε). protect_immutable: apply
+    search (method §2.1; deviations §9.1 for the step 0.1, §9.4 for ε). protect_immutable:
+    apply
     the data's mutability constraints in the search and in protect_immutable
-    (SPEC §1.2(a)8, §4.7). seed: the run's random stream (sampling and the
+    (method §1.2(a)8, §4.7). seed: the run's random stream (sampling and the
     generator's own draws); the model's initial weights are the caller's.
     categorical: whether the sweep's search decodes the data's one-hot groups (a mode of
     :data:`cftrain.categorical.MODES`) or treats every column as continuous (``"off"``, the
-    reference's training sweeps, SPEC §4.8).
+    reference's training sweeps, method §4.8).
     """
 
     objective: str = "full"
@@ -115,7 +116,7 @@ class TrainingConfig:
         return cls.from_dict(json.loads(text))
 
 
-#: SPEC §0 "final hyperparameters": dataset → (batch size, τ, nce, λ_reg)
+#: method §0 "final hyperparameters": dataset → (batch size, τ, nce, λ_reg)
 FINAL_HYPERPARAMETERS: dict[str, tuple[int, float, int, float]] = {
     "lin_sep": (30, 0.5, 1000, 0.01),
     "circles": (30, 0.5, 1000, 0.5),
@@ -128,7 +129,7 @@ FINAL_HYPERPARAMETERS: dict[str, tuple[int, float, int, float]] = {
     "mnist": (1000, 0.5, 5000, 0.01),
 }
 SYNTHETIC = ("lin_sep", "circles", "moons", "over")
-#: λ_reg and λ_adv of the synthetic CT models of the mutability runs (SPEC §9 items 7, 20):
+#: λ_reg and λ_adv of the synthetic CT models of the mutability runs (deviations §9 items 7, 20):
 #: "final" = the §0 values, as every other run; "run_records" = λ_reg = λ_adv = 0, as the
 #: run records' grid configs say.
 SYNTHETIC_MUTABILITY = ("final", "run_records")
@@ -142,15 +143,15 @@ def final_config(
     seed: int = 0,
     synthetic_mutability: str = "final",
 ) -> TrainingConfig:
-    """The SaTML configuration of ``dataset`` (SPEC §0); all other values are defaults.
+    """The SaTML configuration of ``dataset`` (method §0); all other values are defaults.
 
-    ``mutability=True`` is the protection experiment (SPEC §4.7): the protected features are
+    ``mutability=True`` is the protection experiment (method §4.7): the protected features are
     immutable. ``synthetic_mutability`` picks λ_reg, λ_adv of its four synthetic CT models
     (:data:`SYNTHETIC_MUTABILITY`). Default "final": the run records' zeros make the CT terms
     diverge (ridge ≈ 4·10⁶ on LS) and reverse the Cost column on all four datasets (LS −99.7,
     OL −107.6, Circ −2.6, Moon −7.0 vs published +16.4*, +40.9*, +43.0*, +5.2*), while the §0
     values give Circ 42.0* with CT validity 0.71 (published 42.99*, 0.71) and Moon 7.9*
-    (published 5.16*) — SPEC §9 item 20: the published table matches §0, not the records.
+    (published 5.16*) — deviations §9 item 20: the published table matches §0, not the records.
     """
     if dataset not in FINAL_HYPERPARAMETERS:
         raise ValueError(f"dataset={dataset!r}; expected one of {sorted(FINAL_HYPERPARAMETERS)}")
@@ -177,10 +178,10 @@ def final_config(
 def make_generator(
     config: TrainingConfig, x_train: torch.Tensor, vae: VAE | None = None
 ) -> Generator:
-    """The training-time generator named by ``config`` (SPEC §2.2–2.6).
+    """The training-time generator named by ``config`` (method §2.2–2.6).
 
     Omniscient draws from the training features ``x_train: (N, D)``; REVISE gets ``vae``,
-    or else a VAE fitted on them with seed 0, one per dataset as the reference (SPEC §2.4).
+    or else a VAE fitted on them with seed 0, one per dataset as the reference (method §2.4).
     """
     if config.generator == "ecco":
         return ECCo(lambda_cost=config.lambda_cost, lambda_energy=config.lambda_energy)

@@ -1,4 +1,4 @@
-"""The variational autoencoder behind REVISE (SPEC §2.4), and its fitting function.
+"""The variational autoencoder behind REVISE (method §2.4), and its fitting function.
 
 Encoder Dense(D,H,sigmoid) → heads μ, log σ; decoder Dense(L,H,tanh) → Dense(H,D)
 (linear output). Loss per batch: Σ squared error / n + KL(q‖N(0,I)) / n

@@ -24,7 +24,7 @@ Seed = int
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
-Probability = Annotated[float, Field(gt=0, le=1)]  # a decision threshold τ (SPEC §2.1)
+Probability = Annotated[float, Field(gt=0, le=1)]  # a decision threshold τ (method §2.1)
 Level = Annotated[float, Field(gt=0, lt=1)]  # a confidence level
 Flag = bool
 
@@ -77,7 +77,7 @@ def choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
-#: TrainingConfig fields (SPEC §1, §2.1); a field missing here has no extra check
+#: TrainingConfig fields (method §1, §2.1); a field missing here has no extra check
 TRAINING_CONFIG = {
     "lambda_clf": NonNegative,
     "lambda_div": NonNegative,
@@ -98,7 +98,7 @@ TRAINING_CONFIG = {
     "seed": Seed,
 }
 
-#: the search's scalar settings (SPEC §2.1), shared by ``search`` and the evaluation settings
+#: the search's scalar settings (method §2.1), shared by ``search`` and the evaluation settings
 SEARCH = {
     "tau": Probability,
     "max_iter": Count,
@@ -202,7 +202,7 @@ def search_inputs(
     constraints: Any,
     settings: Mapping[str, Any],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated ``search`` inputs: x and targets on the model's device/dtype (SPEC §2.1)."""
+    """Validated ``search`` inputs: x and targets on the model's device/dtype (method §2.1)."""
     device, dtype = model_device_dtype(model, "search: model")
     check_fields("search", settings, SEARCH)
     x = finite("search", "x", features("search", "x", x, device, dtype))

@@ -1,4 +1,4 @@
-"""The paper's nine datasets by name (SPEC §4), each as one :class:`Dataset` bundle.
+"""The paper's nine datasets by name (method §4), each as one :class:`Dataset` bundle.
 
 ``load(name)`` returns the processed dataset from the cache under
 ``<data dir>/processed/`` or builds it from raw files fetched into ``<data dir>/raw/``
@@ -81,12 +81,12 @@ def load(
     split_seed: int = SPLIT_SEED,
     blob_centres: str = "reference",
 ) -> Dataset:
-    """Dataset ``name``, processed as in SPEC §4, from the cache or freshly built.
+    """Dataset ``name``, processed as in method §4, from the cache or freshly built.
 
-    n_sigma: width of the inferred domain bounds (SPEC §4.5; 2 as the reference code,
+    n_sigma: width of the inferred domain bounds (method §4.5; 2 as the reference code,
     the appendix says 3 — §9 item 2). seed: data seed (generation, undersampling,
     MNIST sampling). split_seed: synthetic pool shuffle and validation split.
-    blob_centres: LS/OL centres, ``"reference"`` (Julia's ``Xoshiro(42)`` draws, SPEC §4.1)
+    blob_centres: LS/OL centres, ``"reference"`` (Julia's ``Xoshiro(42)`` draws, method §4.1)
     or ``"stream"`` (our own earlier draws); part of the cache key of those two datasets only.
     """
     if name not in DATASETS:

@@ -1,6 +1,6 @@
 """Raw-file acquisition: local cache → mirror → download, every file checked by sha256.
 
-Raw inputs of SPEC §4.2/§4.3 (raw-file notes in §4.2). Layout: one path per file, the
+Raw inputs of method §4.2/§4.3 (raw-file notes in §4.2). Layout: one path per file, the
 same under the local cache (``<data dir>/raw/``) and under the mirror (``../shared/data``
 in tests and CI): ``adult/adult.data``, ``california_housing/cal_housing.data``, …
 
@@ -13,7 +13,7 @@ Decisions:
   A download whose digest does not match is discarded and the next URL is tried; the
   final error then reports every mismatch.
 * Only the raw files the reference actually reads are registered: Adult uses
-  ``adult.data`` only (SPEC §4.2, "training file only").
+  ``adult.data`` only (method §4.2, "training file only").
 * California Housing is downloaded as sklearn's ``cal_housing.tgz`` and the member
   ``CaliforniaHousing/cal_housing.data`` extracted; both digests are checked.
 * Give Me Some Credit has no download (Kaggle login): the error says where to put it.

@@ -13,12 +13,12 @@ from cftrain.constraints import Constraints
 
 @dataclass(frozen=True)
 class Dataset:
-    """One dataset, split and preprocessed as in SPEC §4.
+    """One dataset, split and preprocessed as in method §4.
 
     Arrays: features float32 ``(N, D)``, labels int64 ``(N,)`` in ``0..n_classes-1``.
-    ``lower``/``upper``: ``(D,)`` domain bounds (SPEC §4.5).
+    ``lower``/``upper``: ``(D,)`` domain bounds (method §4.5).
     ``protected``: indices of the features made immutable in the paper's protection
-    experiments (SPEC §4.7), resolved from feature names.
+    experiments (method §4.7), resolved from feature names.
     ``categorical``: one-hot column groups (lists of column indices), empty if none.
     ``mutability``: one kind of ``MUTABILITY_KINDS`` per feature for the protection runs;
     ``None`` means the ``protected`` features immutable and the rest free.

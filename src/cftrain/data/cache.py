@@ -1,7 +1,7 @@
 """Processed-dataset cache: one ``.npz`` per (dataset, parameters) plus ``manifest.json``.
 
 Lives in ``<data dir>/processed/`` beside the raw cache; the manifest records, per file,
-the dataset, parameters, split sizes, class counts and the raw inputs' sha256 (SPEC §4).
+the dataset, parameters, split sizes, class counts and the raw inputs' sha256 (method §4).
 
 The file name carries a key over everything that changes the output — dataset name,
 ``n_sigma``, both seeds, the pinned raw digests and :data:`FORMAT` (bumped whenever the

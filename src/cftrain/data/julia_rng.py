@@ -1,6 +1,6 @@
 """Just enough of Julia 1.11's ``Xoshiro`` to draw what MLJBase's ``make_blobs`` draws first.
 
-Why: the blob centres of LS and OL decide the results (SPEC §4.1), and the reference drew
+Why: the blob centres of LS and OL decide the results (method §4.1), and the reference drew
 them as the first four ``rand(Xoshiro(42), Float64)`` values. Facts used (read from Julia's
 ``stdlib/Random`` sources; the doctests of Julia 1.11 print the outputs the tests pin):
 

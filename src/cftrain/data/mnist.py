@@ -1,12 +1,12 @@
-"""MNIST (SPEC §4.3): 784 pixels scaled to [-1, 1], 10 classes.
+"""MNIST (method §4.3): 784 pixels scaled to [-1, 1], 10 classes.
 
 * Train+val portion: TaijaData ``load_mnist(11000)`` — a class-balanced sample **with
   replacement**, round(11000/10) = 1100 indices per class from the 60 000 training
-  images (data seed), sorted back into original order. Validation: SPEC §4.4.
+  images (data seed), sorted back into original order. Validation: method §4.4.
 * Test set: the full official 10 000-image test set.
 * Pixels ``u/255·2 − 1`` in float32; flattening row-major over the 28×28 image, so
-  ``pixel_r_c`` is column ``28·r + c`` (SPEC §4.3, §9 item 14).
-* Domain fixed to [-1, 1] (``n_sigma`` is ignored). Protected (SPEC §4.7): the top and
+  ``pixel_r_c`` is column ``28·r + c`` (method §4.3, deviations §9 item 14).
+* Domain fixed to [-1, 1] (``n_sigma`` is ignored). Protected (method §4.7): the top and
   bottom five pixel rows (r ∈ 0..4 and 23..27), by name.
 * IDX decoding is one ``numpy.frombuffer`` per file.
 """

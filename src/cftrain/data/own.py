@@ -28,7 +28,7 @@ def from_arrays(
     split_seed: int | None = None,
     description: str = "user data",
 ) -> Dataset:
-    """A dataset from a user's own arrays, prepared like the built-in ones (SPEC §4).
+    """A dataset from a user's own arrays, prepared like the built-in ones (method §4).
 
     ``x_*``: ``(N, D)`` numeric features (stored as float32); ``y_*``: ``(N,)`` class
     labels ``0..K-1``. ``feature_names``: default ``x1..xD``. ``mutability``: feature
@@ -36,8 +36,8 @@ def from_arrays(
     features are free; used when training or evaluating with protection.
     ``categorical``: one-hot column groups as tuples of column indices (the form of
     the ``categorical`` field). The validation split takes ``val_fraction`` of the
-    training arrays per class (stratified as SPEC §4.4, seed ``split_seed``, default
-    2025); the domain is inferred from the training arrays with ``n_sigma`` (SPEC
+    training arrays per class (stratified as method §4.4, seed ``split_seed``, default
+    2025); the domain is inferred from the training arrays with ``n_sigma`` (method
     §4.5, 2 as the reference code).
     """
     x, y, xt, yt = _checked_arrays(x_train, y_train, x_test, y_test)

@@ -1,19 +1,19 @@
 """Validation split, domain inference and assembly of the :class:`Dataset` bundle.
 
-* Validation split (SPEC §4.4, CE.jl ``train_test_split(...; keep_class_ratio=true)``):
-  ``val_frac = n_val / (n_val + n_train)`` with the *configured* sizes of SPEC §0; for
+* Validation split (method §4.4, CE.jl ``train_test_split(...; keep_class_ratio=true)``):
+  ``val_frac = n_val / (n_val + n_train)`` with the *configured* sizes of method §0; for
   each class ``floor(val_frac · (n_c / N) · N)`` indices without replacement (evaluated
   in this order in float64, as Julia does, so the floors match the reference); the
   validation indices sorted; training = the rest in original order. The floors make
   the validation set one or two points short of ``n_val`` for most class counts (e.g.
   599 of 600 for synthetic data): that is what the reference trained with.
-* Domain bounds (SPEC §4.5, §9 item 2): inferred once from the train+val portion before
+* Domain bounds (method §4.5, deviations §9 item 2): inferred once from the train+val portion before
   the validation split, ``[min(μ − n_σ·σ, min), max(μ + n_σ·σ, max)]`` with the sample
   std, computed in float64 on the float32 features. MNIST passes fixed bounds instead.
 * Randomness: every random draw uses its own generator from :func:`stream`, keyed by a
   seed and a purpose, so no two purposes share a stream and nothing touches global
-  state. Data seed 42 and split seed 2025 are the defaults (SPEC §4).
-* Protected features (SPEC §4.7) are resolved from feature names.
+  state. Data seed 42 and split seed 2025 are the defaults (method §4).
+* Protected features (method §4.7) are resolved from feature names.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def stream(seed: int, purpose: str) -> np.random.Generator:
 def stratified_val_split(
     y: np.ndarray, n_train: int, n_val: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(train, val) index arrays, both in original order (SPEC §4.4)."""
+    """(train, val) index arrays, both in original order (method §4.4)."""
     n = y.size
     val_frac = n_val / (n_val + n_train)
     parts = []
@@ -51,7 +51,7 @@ def stratified_val_split(
 
 
 def infer_domain(x: np.ndarray, n_sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature bounds ``[min(μ − n_σσ, min), max(μ + n_σσ, max)]`` (SPEC §4.5)."""
+    """Per-feature bounds ``[min(μ − n_σσ, min), max(μ + n_σσ, max)]`` (method §4.5)."""
     x64 = np.asarray(x, dtype=np.float64)
     mu = x64.mean(axis=0)
     sd = x64.std(axis=0, ddof=1)
@@ -85,7 +85,7 @@ def assemble(
 ) -> Dataset:
     """Split the train+val ``portion``, infer the domain, and build the bundle.
 
-    ``sizes`` = the configured (n_train, n_val) of SPEC §0; ``bounds`` fixes the domain
+    ``sizes`` = the configured (n_train, n_val) of method §0; ``bounds`` fixes the domain
     (MNIST) instead of inferring it from the portion with ``n_sigma``.
     """
     x, y = np.asarray(portion[0], np.float32), np.asarray(portion[1], np.int64)

@@ -1,22 +1,22 @@
-"""The four 2-D synthetic datasets (SPEC §4.1): ``lin_sep``, ``over``, ``circles``, ``moons``.
+"""The four 2-D synthetic datasets (method §4.1): ``lin_sep``, ``over``, ``circles``, ``moons``.
 
 Each generator follows MLJBase 0.21's ``make_blobs`` / ``make_circles`` / ``make_moons``
 (distributions, label layout, parameters). Julia's random streams are not matched, except
-for the two blob centres, which decide the LS/OL results (SPEC §4.1).
+for the two blob centres, which decide the LS/OL results (method §4.1).
 
 Decisions:
 * Pool of 100 000 points from the data seed (TaijaData seed 42), permuted with the split
   seed (``randperm(Xoshiro(2025))``); the first 3600 rows are train+val, the **last** 900
-  of the permuted pool the test set (SPEC §4.1). The generators' own final shuffle is
+  of the permuted pool the test set (method §4.1). The generators' own final shuffle is
   skipped: the pool permutation already randomises the order.
 * Blob centres (named option ``blob_centres``): ``"reference"`` (default) = the four values
   MLJBase's ``make_blobs`` draws first from Julia 1.11's ``Xoshiro(42)``, emulated in
   :mod:`cftrain.data.julia_rng` — (2.587, −0.452) and (−0.993, 4.063); ``"stream"`` = the
   earlier centres, drawn U([−10, 10]²) from our own stream. Either way ``lin_sep`` and
-  ``over`` share the centres (SPEC §4.1 "same seed ⇒ same centres as LS") and the points
+  ``over`` share the centres (method §4.1 "same seed ⇒ same centres as LS") and the points
   come from our own stream around them.
-* Blob labels {1, 2} become {0, 1}. No standardisation (SPEC §4.1).
-* Protected feature (SPEC §4.7): the first coordinate, ``x1``.
+* Blob labels {1, 2} become {0, 1}. No standardisation (method §4.1).
+* Protected feature (method §4.7): the first coordinate, ``x1``.
 """
 
 from __future__ import annotations

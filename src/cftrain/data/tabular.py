@@ -1,4 +1,4 @@
-"""Real tabular datasets (SPEC §4.2): ``adult``, ``cali``, ``credit``, ``gmsc``.
+"""Real tabular datasets (method §4.2): ``adult``, ``cali``, ``credit``, ``gmsc``.
 
 Pipeline, in the reference's order (CE.jl ``dev/artifacts/tabular.qmd``, then TaijaData
 ``load_*(n; train_test_split=0.8, shuffle=false)``):
@@ -19,7 +19,7 @@ Decisions:
   level; Credit: by code), so the order inside a group can differ from the reference's.
 * Feature names keep each source's spelling (``age`` for Adult and GMSC, ``AGE`` for
   Credit, sklearn's ``HouseAge`` for CH); one-hot columns are named ``column=level``.
-  Protected features (SPEC §4.7) are resolved from these names.
+  Protected features (method §4.7) are resolved from these names.
 * A constant numeric column would only be centred (never happens with these files).
 """
 
@@ -101,7 +101,7 @@ def read_gmsc(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
 
 @dataclass(frozen=True)
 class TabularSpec:
-    """How one real dataset is read and processed; ``sizes`` = SPEC §0 (n_train, n_val)."""
+    """How one real dataset is read and processed; ``sizes`` = method §0 (n_train, n_val)."""
 
     raw: str
     read: Callable[[Path], tuple[pd.DataFrame, np.ndarray]]

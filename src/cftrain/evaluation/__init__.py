@@ -1,4 +1,4 @@
-"""Evaluation (SPEC §5): counterfactual measures, the benchmark protocol, performance,
+"""Evaluation (method §5): counterfactual measures, the benchmark protocol, performance,
 robustness, integrated gradients, and the aggregation into the paper's tables."""
 
 from cftrain.evaluation.aggregation import (

@@ -1,4 +1,4 @@
-"""From the tidy per-counterfactual table to the paper's tables (SPEC §5.3, §6.5–6.8).
+"""From the tidy per-counterfactual table to the paper's tables (method §5.3, §6.5–6.8).
 
 Metrics are kept as positive quantities (IP distance, clamped MMD², L1 cost). The reference
 negates IP and IP* before aggregating; ratios and differences of absolute values are the same
@@ -15,7 +15,7 @@ import pandas as pd
 from cftrain import validation
 
 CE_METRICS = ("ip", "mmd", "cost")
-CELL = ("run", "lambda_energy")  # one evaluation cell: run × λ_egy (SPEC §5.3 step 2)
+CELL = ("run", "lambda_energy")  # one evaluation cell: run × λ_egy (method §5.3 step 2)
 GROUP = ("dataset", "experiment")
 AVERAGE_LABEL = "Avg."
 
@@ -25,7 +25,7 @@ def valid_cell_means(
 ) -> pd.DataFrame:
     """m(r, λ, obj): mean over *valid* counterfactuals per run, λ_egy and model (§5.3 steps 1–2).
 
-    MMD² is clamped at 0 first (SPEC §9 item 15); missing values (e.g. MMD of groups with < 2
+    MMD² is clamped at 0 first (deviations §9 item 15); missing values (e.g. MMD of groups with < 2
     valid counterfactuals) are skipped.
     """
     valid = df[df["validity"].astype(bool)].copy()
@@ -38,7 +38,7 @@ def valid_cell_means(
 def run_means(
     df: pd.DataFrame, metrics: Sequence[str] = CE_METRICS, group_by: Sequence[str] = GROUP
 ) -> pd.DataFrame:
-    """m(r, obj): mean over the λ_egy values that have a value (§5.3 step 3, SPEC §11.3)."""
+    """m(r, obj): mean over the λ_egy values that have a value (§5.3 step 3, deviations §11.3)."""
     cells = valid_cell_means(df, metrics, group_by)
     keys = [*group_by, "model", "run"]
     return cells.groupby(keys, sort=True)[list(metrics)].mean().reset_index()
@@ -53,13 +53,13 @@ def reduction_table(
     group_by: Sequence[str] = GROUP,
     average: bool = True,
 ) -> pd.DataFrame:
-    """The main-table reduction of ``treatment`` (CT) vs ``baseline`` (BL), SPEC §5.3 steps 4–6.
+    """The main-table reduction of ``treatment`` (CT) vs ``baseline`` (BL), method §5.3 steps 4–6.
 
     Per group and metric: ``value = (1 − mean_r ratio_r)·100`` with ``ratio_r = m(r,CT)/m(r,BL)``,
     ``std = 100·std_r(ratio_r)`` (sample std), percentile interval at ``level`` of
     ``δ_r = |m(r,CT)| − |m(r,BL)|`` (linear interpolation), ``star`` when it excludes 0, and the
     run-averaged ``ct_mean``/``bl_mean`` (appendix tbl-ci). Runs lacking a value for either model
-    are dropped and counted in ``n_dropped_runs`` (SPEC §11.3). A run whose BL mean is 0 (e.g.
+    are dropped and counted in ``n_dropped_runs`` (deviations §11.3). A run whose BL mean is 0 (e.g.
     MMD² clamped to 0 in every group) has a finite δ_r and stays in the interval and the means;
     only its ratio is undefined, so it is left out of ``value``/``std`` and counted in
     ``n_undefined_ratios`` (a deviation from the reference, deviations §12.2). With ``average``, an
@@ -131,8 +131,8 @@ def _reduction(ct: np.ndarray, bl: np.ndarray, level: float) -> dict[str, float 
 def validity_table(
     df: pd.DataFrame, group_by: Sequence[str] = GROUP, average: bool = True
 ) -> pd.DataFrame:
-    """Mean validity over *all* counterfactuals, averaged over runs and λ_egy (SPEC §6.5);
-    likewise ``onehot_valid``, the share whose one-hot groups are valid (SPEC §4.8), when the
+    """Mean validity over *all* counterfactuals, averaged over runs and λ_egy (method §6.5);
+    likewise ``onehot_valid``, the share whose one-hot groups are valid (method §4.8), when the
     table has that column."""
     keys = [*group_by, "model"]
     cols = [c for c in ("validity", "onehot_valid") if c in df.columns]
@@ -162,7 +162,7 @@ def violation_table(df: pd.DataFrame, group_by: Sequence[str] = GROUP) -> pd.Dat
 
 
 def ig_table(rounds: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Median and percentile interval of the per-round IG statistic (SPEC §5.5, §6.6).
+    """Median and percentile interval of the per-round IG statistic (method §5.5, §6.6).
 
     rounds: one row per (dataset, model, round) with the statistic in column ``value``.
     """
@@ -185,7 +185,7 @@ def ablation_table(
     group_by: Sequence[str] = GROUP,
 ) -> pd.DataFrame:
     """% reduction of each objective vs ``baseline`` on λ- and run-averaged valid-CE means,
-    ``(m_obj − m_BL)/m_BL·(−100)``, no ratio bootstrap (SPEC §6.7)."""
+    ``(m_obj − m_BL)/m_BL·(−100)``, no ratio bootstrap (method §6.7)."""
     present = df["model"].unique().tolist() if "model" in df else []
     validation.models_in_table("ablation_table", present, baseline=baseline)
     overall = run_means(df, metrics, group_by).groupby([*group_by, "model"], sort=True)
@@ -199,7 +199,7 @@ def ablation_table(
 
 
 def robustness_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Robustness curves of several datasets in one tidy table (SPEC §5.4, §6.8).
+    """Robustness curves of several datasets in one tidy table (method §5.4, §6.8).
 
     curves: dataset → output of :func:`cftrain.evaluation.robustness.robustness_curves`.
     Adds the clean accuracy (ε = 0) and the drop from it at each ε.

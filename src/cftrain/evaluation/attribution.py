@@ -1,4 +1,5 @@
-"""Integrated gradients and the protected-feature sensitivity statistic (SPEC §5.5, §9.22, §11.4–5).
+"""Integrated gradients and the protected-feature sensitivity statistic (method §5.5;
+deviations §9.22, §11.4–5).
 
 IG (Sundararajan et al.) of the true-class logit along the straight path from a random
 baseline ``U(−1, 1)`` to the input, integrated with the trapezoid rule.
@@ -13,7 +14,7 @@ from torch import nn
 
 from cftrain.modes import evaluating
 
-DEFAULT_IG_STEPS = 50  # SPEC §9.22 / §11.5
+DEFAULT_IG_STEPS = 50  # deviations §9.22 / §11.5
 DEFAULT_ROUNDS = 100
 DEFAULT_SAMPLE_SIZE = 2500
 _CHUNK_ELEMENTS = 2**22  # bound on interpolated points (rows × features) per backward pass
@@ -60,8 +61,8 @@ def integrated_gradients(
 
 
 def standardise(g: torch.Tensor, absolute: bool) -> torch.Tensor:
-    """SPEC §5.5 standardisation of mean attributions ``g: (..., D)`` (min/max of signed g,
-    SPEC §11.4): ``|g_d|/(max−min)`` for 2-D synthetic data (``absolute``), else
+    """method §5.5 standardisation of mean attributions ``g: (..., D)`` (min/max of signed g,
+    deviations §11.4): ``|g_d|/(max−min)`` for 2-D synthetic data (``absolute``), else
     ``(g_d − min)/(max − min)``."""
     lo = g.min(dim=-1, keepdim=True).values
     hi = g.max(dim=-1, keepdim=True).values
@@ -85,7 +86,7 @@ def protected_sensitivity_rounds(
 
     Each round averages IG over ``sample_size`` test points drawn with replacement. Every test
     point has one baseline draw, so IG is computed once per point and a round is a weighted
-    mean (the reference's per-round vs per-point baseline draw is unknown, SPEC §9.22). The
+    mean (the reference's per-round vs per-point baseline draw is unknown, deviations §9.22). The
     baselines and bootstrap indices come from ``seed`` alone: two models evaluated with the
     same seed share them, as CT and BL share indices in the reference.
     """

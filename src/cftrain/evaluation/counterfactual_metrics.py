@@ -1,4 +1,4 @@
-"""Per-counterfactual measures of SPEC §5.2, vectorised over many counterfactuals.
+"""Per-counterfactual measures of method §5.2, vectorised over many counterfactuals.
 
 All functions take factuals ``x: (N, D)`` and counterfactuals ``x_cf: (N, D)`` row by row and
 return one value per row, so a whole benchmark (runs × individuals) is measured in one call.
@@ -16,12 +16,12 @@ from cftrain.evaluation.performance import predict
 from cftrain.generators.base import l1_distance
 
 UNCHANGED_TOL = 1e-5  # |x′_d − x_d| below this counts as unchanged (CE.jl `redundancy`)
-DEFAULT_IP_SAMPLES = 1000  # target-class draws per counterfactual (SPEC §5.2)
+DEFAULT_IP_SAMPLES = 1000  # target-class draws per counterfactual (method §5.2)
 _IP_CHUNK_ROWS = 4096  # rows per block of draws and distances (bounds memory)
 
 
 def validity(model: nn.Module, x_cf: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``argmax M(x′) == y⁺`` → (N,) bool (SPEC §2.1; ``validity_strict`` is identical)."""
+    """``argmax M(x′) == y⁺`` → (N,) bool (method §2.1; ``validity_strict`` is identical)."""
     return predict(model, x_cf) == target
 
 
@@ -40,7 +40,7 @@ def _target_draws(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per target class and chunk of rows: ``(rows, pool, draws)`` with ``pool`` the reference
     indices of that class (by *true* label) and ``draws: (len(rows), n_samples)`` positions in
-    ``pool`` drawn uniformly with replacement (SPEC §5.2, §10)."""
+    ``pool`` drawn uniformly with replacement (method §5.2, §10)."""
     for c in torch.unique(target).tolist():
         pool = (y_ref == c).nonzero().flatten()
         if pool.numel() == 0:
@@ -90,7 +90,7 @@ def constraint_violations(
     x: torch.Tensor, x_cf: torch.Tensor, constraints: Constraints | None, tol: float = UNCHANGED_TOL
 ) -> dict[str, torch.Tensor]:
     """Per-row (N,) bool flags: an immutable feature moved, a one-directional feature moved the
-    wrong way, the domain ``[lower, upper]`` was left (SPEC §2.1, §4.5, §4.7)."""
+    wrong way, the domain ``[lower, upper]`` was left (method §2.1, §4.5, §4.7)."""
     none = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     flags = {"immutable_moved": none, "direction_violated": none, "domain_left": none}
     if constraints is None:

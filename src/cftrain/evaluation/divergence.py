@@ -1,6 +1,6 @@
 """IP*: unbiased MMD² with a Gaussian kernel between counterfactuals and target-class data.
 
-SPEC §5.2: each side is subsampled without replacement to at most ``n_max`` (= 100) rows and
+method §5.2: each side is subsampled without replacement to at most ``n_max`` (= 100) rows and
 ``MMD² = mean_{i≠j} k(x′_i,x′_j) + mean_{i≠j} k(x⁺_i,x⁺_j) − 2·mean_{i,j} k(x′_i,x⁺_j)``
 with ``k(a,b) = exp(−‖a−b‖²/(2ℓ²))``. Many groups are evaluated at once as padded batches.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import torch
 
-DEFAULT_LENGTH_SCALE = 5.0  # the reference code's value; the paper text says 0.5 (SPEC §9 item 3)
-DEFAULT_SUBSAMPLE = 100  # `ndiv` of the reference (SPEC §5.2)
+# the reference code's value; the paper text says 0.5 (deviations §9 item 3)
+DEFAULT_LENGTH_SCALE = 5.0
+DEFAULT_SUBSAMPLE = 100  # `ndiv` of the reference (method §5.2)
 _CHUNK_ELEMENTS = 2**24  # bound on padded group tensors (groups × rows × features) per batch
 
 
@@ -60,8 +61,8 @@ def mmd2_by_group(
 
     x_cf: (N, D) counterfactuals; group: (N,) ids in ``0..G-1``; group_target: (G,) class of
     each group; x_ref: (M, D), y_ref: (M,) reference data (the test set, by true label).
-    Both sides are subsampled without replacement to ``≤ n_max`` rows (SPEC §5.2).
-    Returns (G,); NaN for groups with fewer than two counterfactuals (SPEC §11.2) or fewer
+    Both sides are subsampled without replacement to ``≤ n_max`` rows (method §5.2).
+    Returns (G,); NaN for groups with fewer than two counterfactuals (deviations §11.2) or fewer
     than two reference points of their class.
     """
     n_groups = int(group_target.numel())

@@ -1,4 +1,4 @@
-"""Predictive performance on the full test set (SPEC §5.4): accuracy and macro F1."""
+"""Predictive performance on the full test set (method §5.4): accuracy and macro F1."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The counterfactual benchmark of SPEC §5.2 → one tidy table, one row per counterfactual.
+"""The counterfactual benchmark of method §5.2 → one tidy table, one row per counterfactual.
 
 Per evaluation setting (one λ_egy of the ECCo evaluation generator): label pairs are drawn
-once and reused for every run and model (SPEC §9 item 8); per model, the factuals of all
+once and reused for every run and model (deviations §9 item 8); per model, the factuals of all
 J runs are drawn at once from the test points the model *predicts* as the factual class, all
 J × n_individuals counterfactuals are searched in ONE batched call (rows are independent), and
 every metric is computed vectorised over them.
@@ -42,7 +42,7 @@ from cftrain.sampling import draw_by_class
 from cftrain.search import search
 from cftrain.vae import fit_vae
 
-LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # SPEC §5.2: one evaluation per value
+LAMBDA_ENERGIES = (0.1, 0.5, 1.0, 5.0, 10.0)  # method §5.2: one evaluation per value
 
 
 EVAL_GENERATORS = ("ECCo", "Generic", "REVISE", "Omniscient")
@@ -50,13 +50,13 @@ EVAL_GENERATORS = ("ECCo", "Generic", "REVISE", "Omniscient")
 
 @dataclass(frozen=True)
 class EvalSetting:
-    """One evaluation generator configuration (SPEC §5.2; defaults = the reference's).
+    """One evaluation generator configuration (method §5.2; defaults = the reference's).
 
     ``generator`` is one of ``EVAL_GENERATORS``: the paper evaluates with ECCo only; the
-    seed draft's initial grid (SPEC §2.7) also evaluates each cell with its own training
+    seed draft's initial grid (method §2.7) also evaluates each cell with its own training
     generator. λ_energy only enters ECCo, λ_cost ECCo, Generic and REVISE.
 
-    ``categorical``: how the search treats the data's one-hot groups (SPEC §4.8) — one of
+    ``categorical``: how the search treats the data's one-hot groups (method §4.8) — one of
     :data:`cftrain.categorical.MODES` (decoded at every step; default ``straight_through``, as
     the reference's evaluation of Adult and Credit) or ``"off"`` (every column continuous, as
     the training sweeps). Data without groups are unaffected.
@@ -76,8 +76,8 @@ class EvalSetting:
         Categorical.of((), self.categorical)  # validates the mode name
 
     def build(self, pool: torch.Tensor | None = None) -> Generator:
-        """The generator; REVISE (its VAE fitted with seed 0, SPEC §2.4) and Omniscient
-        (SPEC §2.6) need the training features ``pool: (M, D)``."""
+        """The generator; REVISE (its VAE fitted with seed 0, method §2.4) and Omniscient
+        (method §2.6) need the training features ``pool: (M, D)``."""
         if self.generator == "ECCo":
             return ECCo(lambda_cost=self.lambda_cost, lambda_energy=self.lambda_energy)
         if self.generator == "Generic":
@@ -94,7 +94,7 @@ def eval_settings(
     lambdas: Sequence[float] = LAMBDA_ENERGIES,
     categorical: str = "straight_through",
 ) -> list[EvalSetting]:
-    """The five ECCo evaluation settings of SPEC §5.2 at decision threshold ``tau``."""
+    """The five ECCo evaluation settings of method §5.2 at decision threshold ``tau``."""
     validation.non_empty("eval_settings", "lambdas", lambdas, (float, int))
     return [
         EvalSetting(lambda_energy=float(lam), tau=tau, categorical=categorical) for lam in lambdas
@@ -140,20 +140,20 @@ def benchmark(
     n_ip: int = DEFAULT_IP_SAMPLES,
     pool: torch.Tensor | None = None,
 ) -> pd.DataFrame:
-    """Run the SPEC §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
+    """Run the method §5.2 benchmark of ``models`` (name → model) on ``x_test: (M, D)``.
 
     ``n_individuals`` and ``n_runs`` default to the paper's values for ``dataset`` and
     ``experiment`` (:mod:`cftrain.sizes`). ``categorical_groups``: the one-hot column
     groups of the data; each setting's ``categorical`` mode says whether the search decodes them
-    (SPEC §4.8), and column ``onehot_valid`` says whether each counterfactual's groups are valid.
+    (method §4.8), and column ``onehot_valid`` says whether each counterfactual's groups are valid.
 
     Returns the tidy table (one row per counterfactual); ``mmd`` is the raw estimate of the
     row's (run, target) group, on valid rows only, and may be negative (the aggregation clamps
-    it, SPEC §9 item 15). ``attrs`` records, per model, what could not be measured:
+    it, deviations §9 item 15). ``attrs`` records, per model, what could not be measured:
     ``missing_factuals`` ((run, individual) slots whose factual class the model predicts for no
     test point; their rows are absent), ``mmd_groups`` and ``mmd_groups_skipped`` (run × target
-    groups, and those with < 2 valid counterfactuals, SPEC §11.2), and ``n_nonfinite`` search
-    step entries set to 0 (SPEC §11.6).
+    groups, and those with < 2 valid counterfactuals, deviations §11.2), and ``n_nonfinite`` search
+    step entries set to 0 (deviations §11.6).
     ``pool``: training features for the REVISE and Omniscient evaluation generators.
     Same inputs and ``seed`` give the same table. Models run in eval mode; ``x_test`` is
     converted to their device and dtype.
@@ -220,9 +220,9 @@ def benchmark_dataset(
     **kwargs,
 ) -> pd.DataFrame:
     """:func:`benchmark` on ``data``'s test set (moved to ``device``, where the models are) with
-    its domain, its one-hot groups (decoded as each setting's ``categorical`` says, SPEC §4.8)
+    its domain, its one-hot groups (decoded as each setting's ``categorical`` says, method §4.8)
     and, with ``protect``, its protected features immutable as in the mutability runs
-    (SPEC §5.2). Sizes default to the paper's per dataset (:mod:`cftrain.sizes`)."""
+    (method §5.2). Sizes default to the paper's per dataset (:mod:`cftrain.sizes`)."""
     if not isinstance(data, Dataset):
         raise TypeError(f"benchmark_dataset: data is a {type(data).__name__}; expected a Dataset")
     x_test, y_test = data.tensors("test", device)
@@ -338,7 +338,7 @@ def _evaluate_model(
     valid = validity(model, x_cf, target)
     ip = implausibility(x_cf, target, x_test, y_test, _generator(seed, "ip", setting, name), n_ip)
 
-    # IP*: one group per (run, target) of this (setting, model), valid rows only (SPEC §11.2)
+    # IP*: one group per (run, target) of this (setting, model), valid rows only (deviations §11.2)
     group = run.to(device) * n_classes + target
     has_rows = torch.bincount(group, minlength=n_runs * n_classes) > 0
     n_valid = torch.bincount(group[valid], minlength=n_runs * n_classes)
@@ -390,7 +390,7 @@ def _benchmark_inputs(
     n_classes: Any,
     **counts: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated benchmark inputs (SPEC §5.2): test data on the models' device and dtype."""
+    """Validated benchmark inputs (method §5.2): test data on the models' device and dtype."""
     owner = "benchmark"
     models = validation.models_mapping(owner, models)
     validation.non_empty(owner, "settings", settings, EvalSetting)

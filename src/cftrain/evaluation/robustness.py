@@ -1,4 +1,4 @@
-"""Robust accuracy under FGSM and PGD over the ε grid of SPEC §5.4.
+"""Robust accuracy under FGSM and PGD over the ε grid of method §5.4.
 
 Every test point is attacked with its true label in the L∞ ball; as in the reference the
 adversarial points are *not* clamped to the data domain.
@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from cftrain.evaluation.performance import predict
 from cftrain.modes import evaluating
 
-EPSILONS = torch.linspace(0, 0.1, 10)  # SPEC §5.4: {0, 0.0111, …, 0.1}
+EPSILONS = torch.linspace(0, 0.1, 10)  # method §5.4: {0, 0.0111, …, 0.1}
 PGD_STEPS = 40
 PGD_STEP_SIZE = 0.01
 ATTACKS = ("fgsm", "pgd")
@@ -49,7 +49,7 @@ def pgd(
 ) -> torch.Tensor:
     """PGD in the L∞ ε-ball around ``x: (N, D)`` → (N, D).
 
-    Start at ``x + U(−ε, ε)`` (inside the ball by construction, SPEC §11.7), then ``steps``
+    Start at ``x + U(−ε, ε)`` (inside the ball by construction, deviations §11.7), then ``steps``
     signed-gradient ascent steps of ``step_size``, each followed by projection onto the ball.
     """
     noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)

@@ -1,4 +1,4 @@
-"""What every counterfactual generator provides to the one search loop (SPEC §2.1).
+"""What every counterfactual generator provides to the one search loop (method §2.1).
 
 A generator is small: the penalty it adds to the cross-entropy towards the target,
 and its state space (feature space, or a latent space with encode/decode). The loop
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class Generator:
     """Feature-space generator with no penalty; subclasses override what differs."""
 
-    #: searching in a latent space: mutability projection does not apply (SPEC §2.4)
+    #: searching in a latent space: mutability projection does not apply (method §2.4)
     latent: bool = False
 
     def encode(self, x: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""ECCo: ECCCo without its conformal term — L1 cost + a decaying energy penalty (SPEC §2.3)."""
+"""ECCo: ECCCo without its conformal term — L1 cost + a decaying energy penalty (method §2.3)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import torch
 from cftrain.generators.base import Generator, l1_distance
 from cftrain.objectives import energy
 
-#: weight of the quadratic energy term inside the energy constraint (SPEC §2.3)
+#: weight of the quadratic energy term inside the energy constraint (method §2.3)
 ENERGY_REG = 1e-3
-#: exponent of the energy penalty's decay schedule (SPEC §2.3)
+#: exponent of the energy penalty's decay schedule (method §2.3)
 ENERGY_DECAY = 0.9
 
 
 def energy_schedule(t: torch.Tensor | int, max_iter: int | torch.Tensor) -> torch.Tensor:
     """φ_t = a·(b + t)^(−0.9), b = round(T/25) (ties to even, as Julia), a = b/10.
 
-    For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (SPEC §9.11). ``max_iter``
+    For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (deviations §9.11). ``max_iter``
     may be a tensor of per-cell T broadcasting against ``t`` (same float64 operations).
     """
     t = torch.as_tensor(t, dtype=torch.float64)
@@ -34,7 +34,7 @@ def energy_schedule(t: torch.Tensor | int, max_iter: int | torch.Tensor) -> torc
 
 @dataclass(frozen=True)
 class ECCo(Generator):
-    """Defaults are the training-time values of the final runs (SPEC §0)."""
+    """Defaults are the training-time values of the final runs (method §0)."""
 
     lambda_cost: float = 0.001
     lambda_energy: float = 5.0

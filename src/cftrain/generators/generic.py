@@ -1,4 +1,5 @@
-"""Generic generator (the paper's "Wachter"): cross-entropy + λ_cost·L1 (SPEC §2.2, §9.10)."""
+"""Generic generator (the paper's "Wachter"): cross-entropy + λ_cost·L1 (method §2.2;
+deviations §9.10)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Omniscient baseline of the seed draft (SPEC §2.6): no search at all.
+"""Omniscient baseline of the seed draft (method §2.6): no search at all.
 
 Each factual's "counterfactual" is a pool (training) point drawn uniformly among those
 the current model predicts as the target class. Where no pool point is predicted as
 the target, a random pool point is returned with ``converged=False``, so training
-treats the pair like a non-converged one (SPEC §11.1).
+treats the pair like a non-converged one (deviations §11.1).
 """
 
 from __future__ import annotations

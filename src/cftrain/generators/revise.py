@@ -1,4 +1,4 @@
-"""REVISE: L1 cost on the decoded point, search in a VAE's latent space (SPEC §2.4)."""
+"""REVISE: L1 cost on the decoded point, search in a VAE's latent space (method §2.4)."""
 
 from __future__ import annotations
 

@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("data", cmd_data, "build one dataset's processed cache (SPEC §4)", device=False)
+    p = add("data", cmd_data, "build one dataset's processed cache (method §4)", device=False)
     p.add_argument("dataset", choices=DATASET_NAMES, help=f"one of: {', '.join(DATASET_NAMES)}")
     p.add_argument("--out", required=True, type=Path, help="summary JSON")
     p.add_argument("--mirror", type=Path, help="raw-file mirror (default $CFTRAIN_DATA_MIRROR)")
@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, action="append", help="its folder")
     p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint folder")
 
-    p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (SPEC §5.2)")
+    p = add("evaluate", cmd_evaluate, "counterfactual benchmark of one cell group (method §5.2)")
     p.add_argument("--spec", required=True, type=Path, help=spec_help)
     p.add_argument("--dataset", required=True)
     p.add_argument("--group", required=True, help="cell group (evaluation.group_by)")
@@ -358,8 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     _quarantine(p)
 
     for name, func, help in (
-        ("performance", cmd_performance, "accuracy and FGSM/PGD robustness (SPEC §5.4)"),
-        ("ig", cmd_ig, "integrated-gradients sensitivity to protected features (SPEC §5.5)"),
+        ("performance", cmd_performance, "accuracy and FGSM/PGD robustness (method §5.4)"),
+        ("ig", cmd_ig, "integrated-gradients sensitivity to protected features (method §5.5)"),
     ):
         p = add(name, func, help)
         p.add_argument("--spec", required=True, type=Path, help=spec_help)
@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, type=Path, help="CSV file")
         _quarantine(p)
 
-    p = add("aggregate", cmd_aggregate, "tables of one experiment (SPEC §5.3, §6)", False)
+    p = add("aggregate", cmd_aggregate, "tables of one experiment (method §5.3, §6)", False)
     p.add_argument(
         "--tables",
         nargs="+",

@@ -32,7 +32,7 @@ from cftrain import sizes
 from cftrain.atomic import atomic_path
 
 #: training parameters that do not change a vanilla (BL) run: its cells are not duplicated
-#: per value (issue 14, SPEC §2.7 "vanilla cells not duplicated per generator setting")
+#: per value (issue 14, method §2.7 "vanilla cells not duplicated per generator setting")
 VANILLA_IRRELEVANT = frozenset(
     {
         "generator",

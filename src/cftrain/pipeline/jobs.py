@@ -363,7 +363,7 @@ def evaluate_job(
     reuse: Mapping[str, str | Path] | None = None,
     expected: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """The SPEC §5.2 benchmark of one cell group (cell id → model folder) under one protocol
+    """The method §5.2 benchmark of one cell group (cell id → model folder) under one protocol
     (``spec`` from :meth:`cftrain.pipeline.config.Experiment.evaluation`) → one parquet table with
     ``group``, ``protocol``, ``seed`` and the cells' ``train_*`` parameters added, and its
     identity and content digest (:func:`cftrain.pipeline.artifacts.stamp`).
@@ -552,7 +552,7 @@ def performance_job(
     expected: Expected | None = None,
 ) -> str:
     """Test accuracy of every model (attack ``clean``) and, if ``spec['robustness']``, its
-    FGSM/PGD curves over the ε grid (SPEC §5.4) → one tidy CSV. ``expected``: (cell, seed) →
+    FGSM/PGD curves over the ε grid (method §5.4) → one tidy CSV. ``expected``: (cell, seed) →
     the model identity each folder must hold (:func:`_models_by_seed`)."""
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
@@ -586,7 +586,7 @@ def ig_job(
     expected: Expected | None = None,
 ) -> str:
     """Per bootstrap round, the mean standardised IG over the protected features of every
-    model (SPEC §5.5) → one CSV (dataset, seed, model, round, value). ``expected`` as for
+    model (method §5.5) → one CSV (dataset, seed, model, round, value). ``expected`` as for
     :func:`performance_job`."""
     used = resolve_device(device)
     ds = data.load(spec["dataset"])
@@ -599,7 +599,7 @@ def ig_job(
                 x,
                 y,
                 ds.protected,
-                absolute=ds.n_features == 2,  # 2-D synthetic: |g_d|/(max−min), SPEC §5.5
+                absolute=ds.n_features == 2,  # 2-D synthetic: |g_d|/(max−min), method §5.5
                 seed=spec["seed"],
                 n_rounds=spec["rounds"],
                 sample_size=spec["sample_size"],

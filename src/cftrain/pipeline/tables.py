@@ -80,7 +80,7 @@ def _order(frame: pd.DataFrame, datasets: Sequence[str] | None) -> pd.DataFrame:
 
 
 def main_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """% reduction CT vs BL with std, 99% interval and star (SPEC §5.3, §6.1)."""
+    """% reduction CT vs BL with std, 99% interval and star (method §5.3, §6.1)."""
     return reduction_table(
         df,
         treatment=options["treatment"],
@@ -91,19 +91,19 @@ def main_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def costs_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Cost reduction without mutability constraints (SPEC §6.4)."""
+    """Cost reduction without mutability constraints (method §6.4)."""
     return main_table(df, {**options, "metrics": ["cost"]})
 
 
 def absolute_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """CT and BL absolute means and the 99% interval of their difference (SPEC §6.3)."""
+    """CT and BL absolute means and the 99% interval of their difference (method §6.3)."""
     full = main_table(df, {**options, "metrics": list(CE_METRICS)})
     full = full[full["dataset"] != "Avg."]
     return full[[*KEYS, "metric", "ct_mean", "bl_mean", "ci_low", "ci_high", "star", "n_runs"]]
 
 
 def initial_grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """The seed draft's table (SPEC §2.7): plausibility (−IP) mean ± std by training λ_energy,
+    """The seed draft's table (method §2.7): plausibility (−IP) mean ± std by training λ_energy,
     split by generator (the cell group) and objective; std over cells × bootstrap runs.
 
     Also mean IP*, cost and validity, and the training step size actually used.
@@ -139,7 +139,7 @@ def initial_grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataF
 
 
 def grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Per cell of an appendix grid (SPEC §7): mean IP, IP*, cost over runs and λ_egy, validity,
+    """Per cell of an appendix grid (method §7): mean IP, IP*, cost over runs and λ_egy, validity,
     and the cell's varied training parameters."""
     varied = [f"train_{k}" for k in options["grid_keys"] if f"train_{k}" in df.columns]
     cells = df[["model", *varied]].drop_duplicates("model")
@@ -150,17 +150,17 @@ def grid_table(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def validity_kind(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Mean validity per model (SPEC §6.5)."""
+    """Mean validity per model (method §6.5)."""
     return validity_table(df, group_by=KEYS)
 
 
 def ablation_kind(df: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """% reduction of each objective vs BL (SPEC §6.7)."""
+    """% reduction of each objective vs BL (method §6.7)."""
     return ablation_table(df, baseline=options["baseline"], group_by=KEYS)
 
 
 def robustness_kind(perf: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """FGSM/PGD accuracy curves per model (SPEC §6.8)."""
+    """FGSM/PGD accuracy curves per model (method §6.8)."""
     attacked = perf[perf["attack"] != "clean"]
     frames = []
     for (exp, seed), part in attacked.groupby(["experiment", "seed"], sort=True):
@@ -170,13 +170,13 @@ def robustness_kind(perf: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFr
 
 
 def accuracy_kind(perf: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Clean test accuracy per model (SPEC §5.4)."""
+    """Clean test accuracy per model (method §5.4)."""
     clean = perf[perf["attack"] == "clean"]
     return clean[["experiment", "dataset", "seed", "model", "accuracy"]].reset_index(drop=True)
 
 
 def ig_kind(rounds: pd.DataFrame, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Median and 95% interval of the protected-feature IG statistic (SPEC §6.6)."""
+    """Median and 95% interval of the protected-feature IG statistic (method §6.6)."""
     frames = [
         ig_table(part).assign(experiment=exp, seed=seed)
         for (exp, seed), part in rounds.groupby(["experiment", "seed"], sort=True)
@@ -379,7 +379,7 @@ def write_table(name: str, tidy: pd.DataFrame, stem: str | Path) -> tuple[Path, 
 
 
 def cross_main(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """The paper's main table (SPEC §6.1): IP and IP* from ``single``, Cost from ``mutability``
+    """The paper's main table (method §6.1): IP and IP* from ``single``, Cost from ``mutability``
     (each experiment's ``main`` table contributes the metrics it computed)."""
     frame = read_csvs(paths)
     return frame.reset_index(drop=True)

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--provenance", help="write the resolved config and package versions here")
     p.add_argument("--verify", help="the run's verify/report.json (its sentence goes in the paper)")
 
-    p = _add(sub, "compare", _compare, "comparison with the published numbers (SPEC §6)")
+    p = _add(sub, "compare", _compare, "comparison with the published numbers (method §6)")
     p.add_argument("--results", default="results")
     p.add_argument("--experiments", nargs="*", required=True)
     p.add_argument("--out", default="results/comparison")

@@ -1,4 +1,4 @@
-"""Our results next to the published ones (SPEC §6; the full study is issue 17).
+"""Our results next to the published ones (method §6; the full study is issue 17).
 
 The published numbers are data (``published.csv`` in this package: one row per published
 cell, ``approximate`` = 1 where the value was read from a figure). :func:`comparison` joins
@@ -42,7 +42,7 @@ COLUMNS = [
 
 
 def published() -> pd.DataFrame:
-    """The published numbers of SPEC §6.1, §6.3–§6.8 as one tidy table."""
+    """The published numbers of method §6.1, §6.3–§6.8 as one tidy table."""
     with resources.files("cftrain.pipeline.reporting").joinpath("published.csv").open() as fh:
         return pd.read_csv(fh)
 
@@ -96,7 +96,7 @@ def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
 
 
 def _absolute_means(df: pd.DataFrame) -> pd.DataFrame:
-    """CT's and BL's own means behind a reduction (SPEC §6.3), one row each: they tell whether
+    """CT's and BL's own means behind a reduction (method §6.3), one row each: they tell whether
     a reduction differs from the published one because of CT or because of the baseline."""
     keep = ["experiment", "dataset", "metric", "seed"]
     long = df.melt(id_vars=keep, value_vars=["ct_mean", "bl_mean"], var_name="model")
@@ -105,7 +105,7 @@ def _absolute_means(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _robustness_points(df: pd.DataFrame) -> pd.DataFrame:
-    """Clean accuracy and accuracy at the largest ε per attack (SPEC §6.8's end points)."""
+    """Clean accuracy and accuracy at the largest ε per attack (method §6.8's end points)."""
     rows = []
     for (data, model, attack, seed), part in df.sort_values("epsilon").groupby(
         ["dataset", "model", "attack", "seed"], sort=True

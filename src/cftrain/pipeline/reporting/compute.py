@@ -1,4 +1,4 @@
-"""Our wall times per workflow stage next to the reference's reported cluster times (SPEC §8).
+"""Our wall times per workflow stage next to the reference's reported cluster times (method §8).
 
 Ours come from the workflow's ``results/tables/wall_times.csv`` (per rule, experiment and
 dataset: jobs and the sum, mean and max of the wall seconds in Snakemake's benchmark
@@ -49,7 +49,7 @@ def wall_time_macros(df: pd.DataFrame) -> dict[str, str]:
 
 
 def reported_compute() -> pd.DataFrame:
-    """The reference's compute as reported in its appendix (SPEC §8), as data."""
+    """The reference's compute as reported in its appendix (method §8), as data."""
     with (
         resources.files("cftrain.pipeline.reporting").joinpath("compute_reported.csv").open() as fh
     ):

@@ -25,7 +25,7 @@ class Figure:
     dataset: str | None = None  # … and, if set, runs this dataset
 
 
-# the appendix's grid experiments (SPEC §7.1–7.2)
+# the appendix's grid experiments (method §7.1–7.2)
 GRID_EXPERIMENTS = ("gen_params", "penalties", "training_params", "tune", "tune_lr", "tune_lenet")
 
 FIGURES: dict[str, Figure] = {

@@ -2,7 +2,7 @@
 
 Every number in the paper's prose must come from the generated macros file. This scans LaTeX
 source for digits that survive after removing what legitimately contains them: comments
-(SPEC section references live there), labels, references and citation keys, file names of
+(section references to the docs live there), labels, references and citation keys, file names of
 ``\\input``/``\\includegraphics``/``\\bibliography``, lengths (``0.8\\linewidth``, ``2.5cm``),
 single-digit sub/superscripts in math (``\\ell_1``, ``x^2``) and macro arguments (``[1]``,
 ``#1``). Whatever digit remains is

@@ -333,7 +333,7 @@ def reported_compute_tabular(df: pd.DataFrame) -> str:
 
 
 def final_hyperparameters_tabular() -> str:
-    """SPEC §0's per-dataset values as the library holds them (``FINAL_HYPERPARAMETERS``)."""
+    """method §0's per-dataset values as the library holds them (``FINAL_HYPERPARAMETERS``)."""
     rows = [
         [escape(dataset_label(d)), str(b), f"{tau:g}", str(nce), f"{reg:g}"]
         for d, (b, tau, nce, reg) in FINAL_HYPERPARAMETERS.items()

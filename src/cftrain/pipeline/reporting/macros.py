@@ -6,14 +6,14 @@ aggregated tables with systematic names (:func:`cftrain.pipeline.reporting.names
 ===========================  =========================================================
 ``\\<metric><Field><Data>``   main table: metric ip | ipStar | cost; Field Reduction,
                               Std, Sig (a star or nothing), CiLow, CiHigh, Ct, Bl
-``\\costUnconstrained…``      cost without protected features (SPEC §6.4), same fields
+``\\costUnconstrained…``      cost without protected features (method §6.4), same fields
 ``\\validity<Model><Set><Data>`` Model CT | BL, Set Unconstrained | Constrained (§6.5)
 ``\\ig<Model><Stat><Data>``    Stat Median | CiLow | CiHigh (§6.6)
 ``\\igSeedsLower<Data>``       training seeds in which CT's IG median is below BL's
 ``\\ablation<Metric><Model><Data>`` % reduction vs BL (§6.7)
 ``\\grid…``                   the seed draft's initial grid (§2.7), see initial_grid_macros
 ``\\robust<Attack><Model><Point><Data>`` Point Clean | End (largest ε) (§6.8)
-``\\pub…``                    the same names for the published numbers (SPEC §6)
+``\\pub…``                    the same names for the published numbers (method §6)
 ``\\have<Experiment>``        defined when the experiment's tables were read
 ``\\hp…``                     hyper-parameters of the library and the configuration
 ===========================  =========================================================
@@ -198,7 +198,7 @@ def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
 
 
 def hyperparameter_macros() -> dict[str, str]:
-    """``\\hp…``: the library's training defaults and evaluation constants (SPEC §0, §5)."""
+    """``\\hp…``: the library's training defaults and evaluation constants (method §0, §5)."""
     from cftrain import sizes
     from cftrain.evaluation import attribution, protocol, robustness
     from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES

@@ -1,4 +1,4 @@
-"""Display labels and systematic LaTeX macro names for the report (SPEC §6).
+"""Display labels and systematic LaTeX macro names for the report (method §6).
 
 A macro name is the camel-cased join of letter-only parts, e.g. ``("ip", "reduction",
 "circles") → \\ipReductionCirc``; LaTeX control words allow letters only, so every part is
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-# The paper's dataset abbreviations (SPEC §0), in the paper's row order.
+# The paper's dataset abbreviations (method §0), in the paper's row order.
 DATASET_LABELS: dict[str, str] = {
     "lin_sep": "LS",
     "circles": "Circ",
@@ -24,7 +24,7 @@ DATASET_LABELS: dict[str, str] = {
 }
 DATASET_ORDER = tuple(DATASET_LABELS)
 
-# Objectives as the paper names them (SPEC §1.3).
+# Objectives as the paper names them (method §1.3).
 MODEL_LABELS: dict[str, str] = {
     "full": "CT",
     "vanilla": "BL",
@@ -32,7 +32,7 @@ MODEL_LABELS: dict[str, str] = {
     "adversarial": "AR",
 }
 
-# Metric columns of the evaluation table → macro part and table header (SPEC §5.2).
+# Metric columns of the evaluation table → macro part and table header (method §5.2).
 METRIC_PARTS: dict[str, str] = {"ip": "ip", "mmd": "ipStar", "cost": "cost"}
 METRIC_LABELS: dict[str, str] = {"ip": "IP", "mmd": "IP*", "cost": "Cost"}
 

@@ -17,18 +17,18 @@ from cftrain.pipeline.reporting.names import DATASET_ORDER
 # (experiment, table) pairs the report reads; the column layout is what
 # cftrain.evaluation.aggregation returns for each.
 SOURCES: dict[str, tuple[str, str]] = {
-    "main_ip": ("single", "main"),  # IP, IP* columns of the main table (SPEC §5.1)
+    "main_ip": ("single", "main"),  # IP, IP* columns of the main table (method §5.1)
     "main_cost": ("mutability", "main"),  # Cost column, protected features
-    "absolute_ip": ("single", "absolute"),  # SPEC §6.3: CT and BL means of IP, IP*
-    "absolute_cost": ("mutability", "absolute"),  # SPEC §6.3: of the Cost column
-    "costs_unconstrained": ("single", "costs_unconstrained"),  # SPEC §6.4
-    "validity_unconstrained": ("single", "validity"),  # SPEC §6.5 "mut."
-    "validity_constrained": ("mutability", "validity"),  # SPEC §6.5 "constr."
-    "ig": ("mutability", "ig"),  # SPEC §6.6
-    "ablation": ("ablation", "ablation"),  # SPEC §6.7
-    "robustness": ("ablation", "robustness"),  # SPEC §6.8
-    "initial_grid": ("initial_grid", "initial_grid"),  # SPEC §2.7
-    "accuracy_single": ("single", "accuracy"),  # clean test accuracy (SPEC §5.4)
+    "absolute_ip": ("single", "absolute"),  # method §6.3: CT and BL means of IP, IP*
+    "absolute_cost": ("mutability", "absolute"),  # method §6.3: of the Cost column
+    "costs_unconstrained": ("single", "costs_unconstrained"),  # method §6.4
+    "validity_unconstrained": ("single", "validity"),  # method §6.5 "mut."
+    "validity_constrained": ("mutability", "validity"),  # method §6.5 "constr."
+    "ig": ("mutability", "ig"),  # method §6.6
+    "ablation": ("ablation", "ablation"),  # method §6.7
+    "robustness": ("ablation", "robustness"),  # method §6.8
+    "initial_grid": ("initial_grid", "initial_grid"),  # method §2.7
+    "accuracy_single": ("single", "accuracy"),  # clean test accuracy (method §5.4)
 }
 WALL_TIMES = "tables/wall_times.csv"  # results/tables/wall_times.csv: per-rule benchmark sums
 
@@ -70,7 +70,7 @@ def load(
     return df if all_rows else paper_rows(df, all_seeds)
 
 
-PAPER_PROTOCOL = "ecco"  # the paper's evaluation generator (SPEC §5.2)
+PAPER_PROTOCOL = "ecco"  # the paper's evaluation generator (method §5.2)
 
 
 def paper_rows(df: pd.DataFrame, all_seeds: bool = False) -> pd.DataFrame:
