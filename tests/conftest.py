@@ -90,13 +90,13 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
         start_new_session=True,
     )
     deadline = time.monotonic() + workflow.TIMEOUT_S
-    while len(list(b.glob("results/**/model.pt"))) < n_train // 3:
+    while len(list(b.glob(workflow.SMOKE_MODELS))) < n_train // 3:
         assert proc.poll() is None, "the smoke run ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    models = {str(p.relative_to(b)) for p in b.glob("results/**/model.pt")}
+    models = {str(p.relative_to(b)) for p in b.glob(workflow.SMOKE_MODELS)}
     before = models - workflow.incomplete(b)
     unlock = workflow.snakemake(
         b, "--unlock", *workflow.SMOKE, "train_batch_size=1"
@@ -109,7 +109,7 @@ def _smoke_runs(root: Path) -> dict[str, set[str]]:
     )
     assert rerun.returncode == 0, rerun.stderr[-5000:]
     trained = {
-        str(p.relative_to(b)) for p in b.glob("results/**/model.pt") if p.stat().st_mtime > resumed
+        str(p.relative_to(b)) for p in b.glob(workflow.SMOKE_MODELS) if p.stat().st_mtime > resumed
     }
     return {
         "a": {str(a)},

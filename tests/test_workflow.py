@@ -25,6 +25,7 @@ from cftrain.pipeline import jobs, paths, record
 from workflow_helpers import (
     ROOT,
     SMOKE,
+    SMOKE_MODELS,
     SMOKE_ROOT,
     flip_bytes,
     flip_in_column,
@@ -147,9 +148,7 @@ def test_smoke_run_produces_every_target(smoke_runs):
 @SMOKE_GROUP
 def test_killed_run_resumes_only_missing_jobs_with_identical_tables(smoke_runs):
     before, trained = smoke_runs["before"], smoke_runs["trained"]
-    everything = {
-        str(p.relative_to(smoke_runs["b"])) for p in smoke_runs["b"].glob("results/**/model.pt")
-    }
+    everything = {str(p.relative_to(smoke_runs["b"])) for p in smoke_runs["b"].glob(SMOKE_MODELS)}
     assert before and trained, "the run was not interrupted midway"
     assert not before & trained  # finished jobs were not run again
     assert before | trained == everything
@@ -166,7 +165,7 @@ def test_two_runs_with_the_same_seed_give_identical_results(smoke_runs):
         pd.testing.assert_frame_equal(
             pd.read_parquet(path), pd.read_parquet(b / path.relative_to(a))
         )
-    for path in a.glob("results/**/model.pt"):
+    for path in a.glob(SMOKE_MODELS):
         other = torch.load(b / path.relative_to(a), weights_only=True)
         for key, value in torch.load(path, weights_only=True).items():
             assert torch.equal(value, other[key]), (path, key)

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA_MIRROR = ROOT.parent / "shared" / "data"  # as in conftest.py
 SMOKE = ["--config", "scale=smoke"]
 SMOKE_ROOT = paths.root("smoke")  # results/smoke: where a smoke run writes
+#: a smoke run's models (not the copies a killed batch keeps under <exp>/<dataset>/batches/)
+SMOKE_MODELS = f"{SMOKE_ROOT}/*/*/*/seed*/model.pt"
 TIMEOUT_S = 1800  # a loaded 2-core machine; an idle one needs a few minutes
 
 

@@ -23,8 +23,8 @@ rule spec:
 # usual files, so the rules downstream read <root>/<exp>/<dataset>/<cell>/seed<k>/ as before.
 # The job checkpoints under <root>/<exp>/<dataset>/batches/<id>/ every epoch (a killed job
 # resumes bitwise) and skips cells already written. A cell gone non-finite fails the job,
-# naming it, after the others are written: Snakemake then deletes the job's outputs unless run
-# with --keep-incomplete, with which a rerun trains only the failed cell.
+# naming it, after the others are written; Snakemake deletes the job's outputs, but the job
+# keeps copies under batches/<id>/done/ so that the rerun trains only the failed cell.
 for batch in TRAINING_BATCHES:
 
     rule:
