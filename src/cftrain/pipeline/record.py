@@ -41,6 +41,7 @@ FIELDS = (
     "experiment",
     "dataset",
     "cell",
+    "batch",
     "group",
     "protocol",
     "seed",
@@ -104,6 +105,9 @@ def artifacts(results: paths.Layout, experiments: dict[str, cfg.Experiment]) -> 
     IG), and every job's log and benchmark file."""
     exps = list(experiments.values())
     owners = cfg.model_owners(exps)
+    batches: dict[tuple[str, str], list[cfg.TrainingBatch]] = {}
+    for batch in cfg.training_batches(exps):  # the default train_batch_size
+        batches.setdefault((batch.experiment, batch.dataset), []).append(batch)
     per_job = (("log", results.log), ("benchmark", results.benchmark))
     for ds in dict.fromkeys(d for e in exps for d in e.datasets):
         yield _row("data", results.path("data", dataset=ds), dataset=ds)
@@ -124,8 +128,11 @@ def artifacts(results: paths.Layout, experiments: dict[str, cfg.Experiment]) -> 
                     digest = cfg.digest(exp.training(ds, cell.id, seed))
                     for kind in ("model", "training_log", "params"):
                         yield _row(kind, results.path(kind, **c), digest, **c)
-                    for kind, where in per_job:
-                        yield _row(kind, where("train", **c), digest, **c)
+            for batch in batches.get((exp.name, ds), []):  # one training job per batch
+                c = dict(experiment=exp.name, dataset=ds, batch=batch.id)
+                digest = cfg.digest([exp.training(*job[1:]) for job in batch.cells])
+                for kind, where in per_job:
+                    yield _row(kind, where("train", **c), digest, **c)
             for seed in exp.seeds:
                 for group in exp.groups:
                     for protocol in exp.protocols:
