@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import hashlib
 import io
 import json
 import shutil
@@ -34,6 +33,7 @@ from typing import Any
 from cftrain.atomic import atomic_path
 from cftrain.pipeline import config as cfg
 from cftrain.pipeline import paths
+from cftrain.pipeline.artifacts import sha256_file
 
 FIELDS = (
     "path",
@@ -60,14 +60,6 @@ ARCHIVE_MTIME = 1767225600
 RESULTS_PAGE = 3
 #: the per-job kinds every recorded cell must have; the pack stops when one is missing
 REQUIRED = ("model", "params", "training_log", "assessment")
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: the order of the reproduction's experiments (config/reproduction.yaml), for a provenance
