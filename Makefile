@@ -66,7 +66,7 @@ test-integration: setup
 # The Slurm tests on a real one-node cluster, brought up here and down again even on failure.
 test-slurm: setup
 	trap 'tests/cluster/slurm.sh down' EXIT; tests/cluster/slurm.sh up && \
-		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m slurm -p no:xdist
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "slurm and not slow" -p no:xdist
 
 lint: setup
 	$(BIN)/ruff check .
