@@ -21,13 +21,15 @@ from cftrain.experiment import cell_config
 from cftrain.training import Cell, train_cells
 
 
-def cells(ds, n: int, epochs: int) -> list[Cell]:
+def cells(ds, n: int, epochs: int, dataset: str = "lin_sep") -> list[Cell]:
+    """``n`` ECCo cells of the initial grid on ``dataset``, cycling through its λ_cost ×
+    λ_energy × max_iter values (three seeds)."""
     grid = itertools.product([0.0, 0.001, 0.1], [0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 15.0],
                              [20, 50, 100])  # fmt: skip
     out = []
     for i, (cost, energy, t) in enumerate(itertools.islice(itertools.cycle(grid), n)):
         config = cell_config(
-            "lin_sep",
+            dataset,
             overrides={
                 "generator": "ecco",
                 "lambda_cost": cost,

@@ -20,10 +20,10 @@ import sys
 import textwrap
 import traceback
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import cftrain
 from cftrain.experiment import DEVICES
 from cftrain.pipeline.config import (
     DATASET_NAMES,
@@ -293,7 +293,7 @@ def cmd_wall_times(args: argparse.Namespace) -> str:
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="cftrain", description=DESCRIPTION, formatter_class=raw)
-    parser.add_argument("--version", action="version", version=f"cftrain {version('cftrain')}")
+    parser.add_argument("--version", action="version", version=f"cftrain {cftrain.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
 
     def add(name: str, func: Callable[[argparse.Namespace], str], help: str, device=True, **kw):
