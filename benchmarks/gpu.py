@@ -20,13 +20,12 @@ from cftrain.models import build
 from cftrain.training import Cell, TrainingConfig, train_cells
 
 GENERATORS = ("ecco", "generic", "revise", "omniscient")
-#: per-cell values of the fields a batch does not share (as the unit tests' cells)
-CELLS = (
-    dict(seed=1, tau=0.6, max_iter=30, lr=0.02, lambda_cost=0.001, lambda_energy=5.0),
-    dict(seed=2, tau=0.8, max_iter=50, lr=0.01, lambda_cost=0.1, lambda_div=0.3, step_size=0.5),
-    dict(seed=3, tau=0.7, max_iter=20, lr=0.02, lambda_energy=10.0, lambda_reg=0.5),
-    dict(seed=4, tau=0.5, max_iter=5, lr=0.05, lambda_cost=0.01, ae_epsilon=0.1, lambda_adv=1.0),
-)
+#: four cells that differ in every per-cell field the grids vary (seed, τ, T, λs, step size)
+CELLS = tuple(
+    dict(seed=i + 1, tau=0.5 + 0.1 * i, max_iter=5 + 15 * i, lr=0.01 * (i + 1),
+         lambda_cost=10.0 ** -i, lambda_energy=2.5 * i, step_size=0.1 + 0.2 * i)
+    for i in range(4)
+)  # fmt: skip
 
 
 def _blobs(n: int = 240) -> tuple[torch.Tensor, ...]:
