@@ -78,16 +78,6 @@ if "ablation" in expected_figures:
                 label=objective,
                 zorder=2,
             )
-            if "reduction_std" in rows.columns and rows["reduction_std"].notna().any():
-                ax.errorbar(
-                    x + shift,
-                    rows["reduction"],
-                    yerr=rows["reduction_std"].fillna(0.0),
-                    fmt="none",
-                    ecolor="k",
-                    elinewidth=0.7,
-                    zorder=3,
-                )
             ref = pub[(pub["metric"] == metric) & (pub["model"] == rows["model"].dropna().iloc[0])]
             ref = ref.set_index("dataset")["value"].reindex(rows["dataset"])
             ax.scatter(

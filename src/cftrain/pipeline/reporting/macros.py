@@ -268,9 +268,7 @@ def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
 def ablation_macros(df: pd.DataFrame) -> dict[str, str]:
     """Per dataset, and ``…Avg`` as the plain mean over datasets, of each objective's reduction."""
     df = df[df["metric"].isin(list(METRIC_PARTS))]
-    spread = "reduction_std" in df.columns and df["reduction_std"].notna().any()
-    out = {"haveAblationSpread": ""} if spread else {}
-    out |= {
+    out = {
         macro_name(
             "ablation", METRIC_PARTS[r.metric], model_label(r.model), dataset_label(r.dataset)
         ): fmt(r.reduction)

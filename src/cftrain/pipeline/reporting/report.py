@@ -203,10 +203,13 @@ def grids_run_phrase(experiments: Sequence[str]) -> str:
     ran = [e for e in figures.GRID_EXPERIMENTS if e in experiments]
     names = join_and(f"\\texttt{{{latex.escape(e)}}}" for e in ran)
     if not ran:
-        return "none of them ran in this configuration"
+        return (
+            "none of them has been run for this reproduction yet, so they are not part of its"
+            " committed record and this document shows no figure of them"
+        )
     if len(ran) == len(figures.GRID_EXPERIMENTS):
-        return f"all of them ran in this configuration ({names})"
-    return f"of these, {names} ran in this configuration"
+        return f"all of them ran in this configuration ({names}), with a figure each below"
+    return f"of these, {names} ran in this configuration, with a figure each below"
 
 
 def comparison_macros(
