@@ -35,7 +35,9 @@ def _snakemake(workdir: Path, *args: str, repo: Path) -> subprocess.CompletedPro
 
 
 def _pdf_text(pdf: Path) -> str:
-    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    """The PDF's text, minus signs read as hyphens (the tables print −0.39, not -0.39)."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    return text.replace("\u2212", "-")
 
 
 def _smoke_datasets() -> dict[str, list[str]]:

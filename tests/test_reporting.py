@@ -18,6 +18,7 @@ from cftrain.pipeline.reporting import (
     names,
     notebook,
     report,
+    style,
     tables,
 )
 from cftrain.pipeline.reporting.handtyped import hand_typed_numbers, scan
@@ -151,12 +152,16 @@ def test_rendered_macros_are_newcommands(results: Path, tmp_path: Path):
         macros.render({"ip2": "1"}, "x")
 
 
-def test_main_tabular_has_star_and_missing_cells(results: Path):
+def test_main_tabular_has_star_missing_cells_and_the_published_beside_ours(results: Path):
     text = latex.main_tabular(results, ["single", "mutability"])
-    assert "Circ & 58.88 $\\pm$ 0.37\\textsuperscript{*} & -3.00 $\\pm$ 9.00" in text
+    ours = "58.88\\textsuperscript{*} {\\scriptsize $\\pm$ 0.37}"
+    published = "58.88\\textsuperscript{*}"  # method §6.1: Circ IP 58.88 ± 0.37 *
+    negative = "\\ensuremath{-}3.00 {\\scriptsize $\\pm$ 9.00}"  # a minus sign, not a hyphen
+    assert f"Circ & {ours} & {published} & {negative} & 93.84\\textsuperscript{{*}}" in text
+    assert "Ours & Published" in text and "-3.00" not in text
     assert text.index("Circ") < text.index("Moon") < text.index("Avg")
-    text = latex.main_tabular(results, ["single"])  # no mutability: cost column empty
-    assert "Circ & 58.88 $\\pm$ 0.37\\textsuperscript{*} & -3.00 $\\pm$ 9.00 & --" in text
+    text = latex.main_tabular(results, ["single"])  # no mutability: our cost cell empty
+    assert "& -- & 42.99\\textsuperscript{*} \\\\" in text
 
 
 def test_comparison_sign_and_star_agreement(results: Path):
@@ -199,7 +204,8 @@ def test_comparison_across_seeds_counts_the_seeds_keeping_sign_and_star(results:
     # the disagreements: moons IP (wrong sign at seed 0) is listed, circles IP (robust) is not
     table = compare.comparison(results, ["single", "mutability"])
     listed = latex.disagreements_tabular(table)
-    assert "Moon & CT & IP & 19.59" in listed and "Circ & CT & IP &" not in listed
+    assert "Moon & CT & $\\IP$ reduction (\\%) & 19.59" in listed
+    assert "Circ & CT & $\\IP$ reduction" not in listed
     counts = report.comparison_macros(table)
     # seeded: IP and IP* of circles, moons and Avg.; not robust: moons IP (sign at seed 0) and
     # circles IP* (-3.0 without a star in both seeds, published 93.84*)
@@ -236,7 +242,9 @@ def test_ig_seed_macros_count_the_seeds_with_ct_below_bl():
     assert out["igSeeds"] == "3"
     assert out["igSeedsLowerGMSC"] == "2" and out["igSeedsLowerLS"] == "1"
     # the paper's sentence names every paper dataset: one not run reads "--"
-    assert out["igSeedsLowerMNIST"] == "--" and len(out) == 1 + 9
+    assert out["igSeedsLowerMNIST"] == "--" and len(out) == 1 + 9 + 1
+    # the sentence names each group of datasets once, most seeds first
+    assert out["igSeedsPhrase"] == "in 2 seeds on GMSC and in 1 seed on LS"
 
 
 def test_published_numbers_cover_spec_section_six():
@@ -284,7 +292,7 @@ def test_save_refuses_a_figure_the_dag_does_not_know(tmp_path: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure()
+    fig = plt.figure(figsize=style.size(1.0, 2.0))
     with pytest.raises(ValueError, match="not expected"):
         figures.save(fig, "ablation", tmp_path, ["main_reductions"])
     paths = figures.save(fig, "ablation", tmp_path, ["ablation"])

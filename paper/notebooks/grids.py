@@ -14,17 +14,17 @@
 # # Hyper-parameter grids of the appendix (method §7.1–7.2)
 #
 # For each grid experiment that ran (`gen_params`, `penalties`, `training_params`, `tune`,
-# `tune_lr`): the implausibility IP of its cells against each varied training parameter,
-# averaged over the other parameters (points: means; bars: seaborn's bootstrap intervals),
-# split by objective, one row of panels per dataset.
+# `tune_lr`, `tune_lenet`): the implausibility IP of CT's cells against each varied training
+# parameter, averaged over the other parameters (points: means; bars: standard deviation over
+# those cells), one row of panels per dataset; BL's mean IP is the dashed line.
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from cftrain.pipeline.reporting import figures, tables
-from cftrain.pipeline.reporting.names import dataset_label, model_label
+from cftrain.pipeline.reporting import figures, style, tables
+from cftrain.pipeline.reporting.names import PARAMETER_LABELS, dataset_label, generator_label
 
 # %% tags=["parameters"]
 results = "results"
@@ -33,9 +33,25 @@ datasets = {}
 expected_figures = None
 
 # %%
-sns.set_theme(style="whitegrid", context="paper")
+style.use()
 if expected_figures is None:
     expected_figures = figures.expected(datasets, "grids")
+
+
+def label(parameter):
+    """A parameter's name for an axis: the paper's symbol without LaTeX macros."""
+    text = PARAMETER_LABELS.get(parameter, parameter.replace("_", " "))
+    for macro, symbol in {
+        "\\lreg": "\\lambda_{\\mathrm{reg}}",
+        "\\ldiv": "\\lambda_{\\mathrm{div}}",
+        "\\ladv": "\\lambda_{\\mathrm{adv}}",
+        "\\lclf": "\\lambda_{\\mathrm{clf}}",
+        "\\lcost": "\\lambda_{\\mathrm{cost}}",
+        "\\legy": "\\lambda_{\\mathrm{egy}}",
+    }.items():
+        text = text.replace(macro, symbol)
+    return text
+
 
 # %%
 for experiment in figures.GRID_EXPERIMENTS:
@@ -44,34 +60,50 @@ for experiment in figures.GRID_EXPERIMENTS:
         print(f"{experiment} was not run in this configuration")
         continue
     grid = tables.paper_rows(pd.read_csv(tables.table_path(results, experiment, "grid")))
-    varied = [c for c in grid.columns if c.startswith("train_") and c != "train_objective"]
-    varied = [c for c in varied if grid[c].nunique() > 1]
-    long = grid.melt(
-        id_vars=["dataset", "train_objective", "ip"],
-        value_vars=varied,
-        var_name="parameter",
-        value_name="setting",
-    )
-    long = long.assign(
-        data=long["dataset"].map(dataset_label),
-        objective=long["train_objective"].map(model_label),
-        parameter=long["parameter"].str.removeprefix("train_"),
-        setting=long["setting"].astype(str),
-    )
-    g = sns.catplot(
-        data=long,
-        kind="point",
-        x="setting",
-        y="ip",
-        hue="objective",
-        row="data",
-        col="parameter",
-        sharex=False,
+    ct = grid[grid["train_objective"] != "vanilla"]
+    bl = grid[grid["train_objective"] == "vanilla"]
+    varied = [
+        c
+        for c in ct.columns
+        if c.startswith("train_") and c != "train_objective" and ct[c].nunique() > 1
+    ]
+    order = list(tables.dataset_sorted(grid[["dataset"]].drop_duplicates())["dataset"])
+    n_rows, n_cols = len(order), max(1, len(varied))
+    row_height = min(1.5, (style.MAX_FIGURE_HEIGHT_IN - 0.6) / n_rows)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=style.size(1.0, row_height * n_rows + 0.6),
         sharey="row",
-        height=2.2,
-        aspect=1.2,
+        layout="constrained",
+        squeeze=False,
     )
-    g.set_titles("{row_name}: {col_name}")
-    g.set_axis_labels("", "IP")
-    figures.save(g.figure, name, figures_dir, expected_figures)
-    plt.close(g.figure)
+    for r, data in enumerate(order):
+        cells = ct[ct["dataset"] == data]
+        baseline = bl[bl["dataset"] == data]["ip"].mean()
+        for c, column in enumerate(varied):
+            ax = axes[r, c]
+            stats = cells.groupby(column)["ip"].agg(["mean", "std"]).reset_index()
+            x = np.arange(len(stats))
+            ax.errorbar(
+                x,
+                stats["mean"],
+                yerr=stats["std"].fillna(0.0),
+                fmt="o-",
+                color=style.COLORS["CT"],
+                label="CT",
+            )
+            if np.isfinite(baseline):
+                ax.axhline(baseline, color=style.COLORS["BL"], ls="--", lw=1.0, label="BL")
+            ticks = [
+                f"{v:g}" if isinstance(v, float) else generator_label(str(v)) for v in stats[column]
+            ]
+            ax.set_xticks(x, ticks)
+            if r == n_rows - 1:
+                ax.set_xlabel(label(column.removeprefix("train_")))
+            if c == 0:
+                ax.set_ylabel(f"{dataset_label(data)}: IP")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=2)
+    figures.save(fig, name, figures_dir, expected_figures)
+    plt.close(fig)

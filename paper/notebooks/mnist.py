@@ -29,7 +29,7 @@ from cftrain import data
 from cftrain.evaluation import integrated_gradients, random_baseline
 from cftrain.generators import ECCo
 from cftrain.pipeline.jobs import load_model
-from cftrain.pipeline.reporting import figures
+from cftrain.pipeline.reporting import figures, style
 from cftrain.pipeline.reporting.names import model_label
 from cftrain.search import search
 
@@ -46,6 +46,7 @@ ig_images_per_class = 20
 
 # %%
 torch.set_num_threads(1)
+style.use()
 experiments = list(datasets)
 if expected_figures is None:
     expected_figures = figures.expected(datasets, "mnist")
@@ -57,9 +58,11 @@ def save(fig, name):
 
 
 def image(ax, x, cmap="gray", vmin=-1.0, vmax=1.0):
-    ax.imshow(x.reshape(28, 28).cpu().numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
+    shown = ax.imshow(x.reshape(28, 28).cpu().numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
+    return shown
 
 
 # %% [markdown]
@@ -89,7 +92,8 @@ if "mnist_counterfactuals" in expected_figures:
     fig, axes = plt.subplots(
         len(models),
         len(targets) + 1,
-        figsize=(1.1 * (len(targets) + 1), 1.3 * len(models)),
+        figsize=style.size(1.0, 0.75 * len(models) + 0.3),
+        layout="constrained",
         squeeze=False,
     )
     for row, (name, model) in zip(axes, models.items(), strict=True):
@@ -102,13 +106,14 @@ if "mnist_counterfactuals" in expected_figures:
             tau=tau,
             max_iter=max_iter,
         )
-        image(row[0], factual[0])
+        shown = image(row[0], factual[0])
         row[0].set_ylabel(name)
-        row[0].set_title("factual", fontsize=7)
+        row[0].set_title("factual")
         for ax, target, cf in zip(row[1:], targets.tolist(), result.counterfactuals, strict=True):
             image(ax, cf.detach())
-            ax.set_title(f"→ {target}", fontsize=7)
-    fig.tight_layout()
+            ax.set_title(f"to {target}")
+    bar = fig.colorbar(shown, ax=axes, shrink=0.9, pad=0.01, aspect=12)
+    bar.set_label("pixel value")
     save(fig, "mnist_counterfactuals")
 
 # %% [markdown]
@@ -118,7 +123,11 @@ if "mnist_counterfactuals" in expected_figures:
 if "mnist_ig" in expected_figures:
     x_test, y_test = ds.tensors("test")
     fig, axes = plt.subplots(
-        len(models), ds.n_classes, figsize=(1.1 * ds.n_classes, 1.3 * len(models)), squeeze=False
+        len(models),
+        ds.n_classes,
+        figsize=style.size(1.0, 0.75 * len(models) + 0.3),
+        layout="constrained",
+        squeeze=False,
     )
     for row, (name, model) in zip(axes, models.items(), strict=True):
         for digit, ax in enumerate(row):
@@ -126,8 +135,9 @@ if "mnist_ig" in expected_figures:
             baseline = random_baseline(x, torch.Generator().manual_seed(digit))
             g = integrated_gradients(model, x, torch.full((len(x),), digit), baseline).mean(0)
             g = (g - g.min()) / (g.max() - g.min())
-            image(ax, g.detach(), cmap="viridis", vmin=0.0, vmax=1.0)
-            ax.set_title(str(digit), fontsize=7)
+            shown = image(ax, g.detach(), cmap="viridis", vmin=0.0, vmax=1.0)
+            ax.set_title(f"digit {digit}")
         row[0].set_ylabel(name)
-    fig.tight_layout()
+    bar = fig.colorbar(shown, ax=axes, shrink=0.9, pad=0.01, aspect=12)
+    bar.set_label("attribution\n(min–max per map)")
     save(fig, "mnist_ig")

@@ -45,8 +45,22 @@ MNIST_INPUTS = [
     if name == "mutability"
     for cell in exp.cells
 ] + [L.path("data", dataset="mnist")]
-# what each notebook reads: aggregated tables, except MNIST's, which draws from models
-NOTEBOOK_INPUTS = {**NOTEBOOK_TABLES, "mnist": MNIST_INPUTS}
+# the proof-of-concept figure: the LS models of single and mutability at their first seed
+POC_INPUTS = [
+    L.path(
+        "model",
+        experiment=name,
+        dataset="lin_sep",
+        cell=cell.id,
+        seed=min(exp.seeds),
+    )
+    for name, exp in EXPERIMENTS.items()
+    if name in ("single", "mutability") and "lin_sep" in exp.datasets
+    for cell in exp.cells
+] + [L.path("data", dataset="lin_sep")]
+# what each notebook reads: aggregated tables, except MNIST's and the proof of concept's,
+# which draw from models
+NOTEBOOK_INPUTS = {**NOTEBOOK_TABLES, "mnist": MNIST_INPUTS, "poc": POC_INPUTS}
 
 
 for name, figures in DRAWN.items():

@@ -1,7 +1,8 @@
 # The paper (issue 15): `report` writes the macros file, the table fragments and the
 # comparison with the published numbers from the aggregated tables; `paper` runs latexmk on
-# paper/paper.tex and fails on undefined references or citations. With paper_from=record both
-# read the committed record (record/) instead of a run, and write under results/from_record/.
+# paper/paper.tex and fails on what a reader would see (latexmk.build_pdf). With
+# paper_from=record both read the committed record (record/) instead of a run, and write
+# under results/from_record/.
 import glob
 
 from cftrain.pipeline.reporting import outputs as report_outputs
@@ -21,6 +22,16 @@ OUT = paths.Layout(f"{L.root}/from_record") if FROM_RECORD else L
 PAPER_TARGETS = [OUT.path("paper")]
 # the committed investigation runs of benchmarks/fidelity.py (one option changed each)
 VARIANTS = sorted(glob.glob(f"{ROOT}/benchmarks/results/fidelity-*.csv"))
+# every dataset of the paper's experiments: the report reads each one's data summary
+REPORT_DATASETS = sorted({d for ds in RUN_DATASETS.values() for d in ds})
+# the committed timing records of the workflow's stages (elapsed seconds, machine)
+TIMINGS = [
+    path
+    for path in (
+        f"{ROOT}/benchmarks/results/{n}.json" for n in ("workflow", "reproduction")
+    )
+    if os.path.isfile(path)
+]
 
 
 rule report:
@@ -29,6 +40,8 @@ rule report:
         wall_times=SOURCE.path("cross_table", table="wall_times", ext="csv"),
         variants=VARIANTS,
         verify=[] if FROM_RECORD else VERIFY_OUTPUTS["json"],
+        timings=TIMINGS,
+        data=[SOURCE.path("data", dataset=d) for d in REPORT_DATASETS],
     output:
         generated=[OUT.path("generated", name=n) for n in report_outputs.GENERATED],
         comparison=[OUT.path("comparison", ext=ext) for ext in ("csv", "tex")],
@@ -54,7 +67,8 @@ rule report:
         "cftrain report build --results {params.results} --datasets-json {params.datasets:q}"
         " --config-json {params.config:q} --out {params.out} --comparison {params.comparison}"
         " --wall-times {input.wall_times} --variants {input.variants}"
-        " --provenance {output.provenance} {params.verify} > {log} 2>&1"
+        " --timings {input.timings} --provenance {output.provenance} {params.verify}"
+        " > {log} 2>&1"
 
 
 rule paper:

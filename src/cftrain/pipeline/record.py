@@ -24,7 +24,6 @@ import gzip
 import io
 import json
 import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -56,8 +55,8 @@ ARCHIVE_MANIFEST = "record-manifest.csv"
 #: files always pack to the same bytes, and unpacked files all have one age, so Snakemake
 #: sees none of them as newer than another
 ARCHIVE_MTIME = 1767225600
-#: the page of the PDF rendered as record/paper/first_results_page.png (pdftoppm)
-RESULTS_PAGE = 3
+#: where the PDF's pages a reader checks first are rendered (``cftrain report pages``)
+PAGES_DIR = "paper/pages"
 #: the per-job kinds every recorded cell must have; the pack stops when one is missing
 REQUIRED = ("model", "params", "training_log", "assessment")
 
@@ -228,6 +227,8 @@ def final_outputs(results: paths.Layout, experiments: Iterable[str], tables_only
     found += sorted(Path(results.path("cross_tables_dir")).glob("*.*"))
     found.append(Path(results.path("provenance")))
     if not tables_only:
+        # the data jobs' summaries: the paper's dataset sizes, when it is built from the record
+        found += sorted(Path(results.root, "data").glob("*.json"))
         for folder in ("comparison_dir", "figures_dir", "verify_dir"):
             found += sorted(Path(results.path(folder)).glob("*.*"))
         found += sorted(Path(results.root, "notebooks").glob("*.ipynb"))
@@ -238,7 +239,7 @@ def final_outputs(results: paths.Layout, experiments: Iterable[str], tables_only
 def _clear(record: Path) -> None:
     """Remove a previous record's final outputs, not the records of other scales under it
     (folders with their own ``provenance.json``, e.g. ``record/smoke/``)."""
-    for folder in ("tables", "comparison", "figures", "notebooks", "paper", "verify"):
+    for folder in ("tables", "data", "comparison", "figures", "notebooks", "paper", "verify"):
         shutil.rmtree(record / folder, ignore_errors=True)
     for tables in record.glob("*/tables"):
         if not (tables.parent / "provenance.json").is_file():
@@ -267,7 +268,7 @@ def pack(
         shutil.copyfile(Path(results_root) / rel, target)
     summary: dict[str, Any] = {"record": str(record), "outputs": len(outputs)}
     if not tables_only:
-        _render_page(record / "paper" / "paper.pdf", record / "paper" / "first_results_page.png")
+        _render_pages(record / "paper" / "paper.pdf", record / PAGES_DIR)
         rows, missing = manifest_rows(results, experiments, evaluations)
         scale = json.loads(Path(results.path("provenance")).read_text())["config"]["scale"]
         archive = (
@@ -287,14 +288,19 @@ def pack(
     return summary
 
 
-def _render_page(pdf: Path, png: Path) -> None:
-    """The PDF's first results page as a PNG (for a look without TeX), when pdftoppm exists."""
+def _render_pages(pdf: Path, out_dir: Path) -> None:
+    """The PDF's pages with the main table, the proof-of-concept figure and the initial grid
+    as PNGs (for a look without TeX; :data:`latexmk.READER_PAGES`), when pdftoppm exists; a
+    page whose caption the PDF lacks (an experiment not run) is left out."""
+    from cftrain.pipeline.reporting import latexmk
+
     if not pdf.is_file() or shutil.which("pdftoppm") is None:
         return
-    stem = png.with_suffix("")
-    page = str(RESULTS_PAGE)
-    cmd = ["pdftoppm", "-f", page, "-l", page, "-r", "90", "-png", "-singlefile"]
-    subprocess.run([*cmd, str(pdf), str(stem)], check=True)
+    for stem, text in latexmk.READER_PAGES.items():
+        try:
+            latexmk.render_pages(pdf, {stem: text}, out_dir)
+        except latexmk.PaperBuildError:
+            continue
 
 
 def unpack(archive: str | Path, record_root: str | Path, into: str | Path = ".") -> dict:

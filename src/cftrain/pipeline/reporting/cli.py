@@ -4,6 +4,7 @@
 ``compare``   only the comparison with the published numbers (results/comparison/)
 ``notebook``  execute one figure notebook, writing its figures
 ``paper``     latexmk the paper into results/paper/paper.pdf
+``pages``     PNG renders of the paper's pages that hold given texts (e.g. captions)
 
 Each handler returns a one-line summary and raises ``SystemExit`` with the message on failure,
 so the exit status is non-zero and the message lands in the rule's log.
@@ -36,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--provenance", help="write the resolved config and package versions here")
     p.add_argument("--verify", help="the run's verify/report.json (its sentence goes in the paper)")
+    p.add_argument(
+        "--timings",
+        nargs="*",
+        default=[],
+        help="benchmarks/results/{workflow,reproduction}.json: the stages' elapsed times",
+    )
 
     p = _add(sub, "compare", _compare, "comparison with the published numbers (method §6)")
     p.add_argument("--results", default="results")
@@ -55,6 +62,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--build-dir", default="results/paper/build")
     p.add_argument("--search", nargs="*", default=["results/paper/generated", "results/figures"])
 
+    p = _add(sub, "pages", _pages, "PNG renders of the pages holding given texts")
+    p.add_argument("pdf", nargs="?", default="results/paper/paper.pdf")
+    p.add_argument("--out", default="results/paper")
+    p.add_argument("--dpi", type=int, default=110)
+    p.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="write <out>/NAME.png of the first page holding TEXT (repeatable)",
+    )
+
 
 def _add(sub, name, func, help):
     p = sub.add_parser(name, help=help, description=help)
@@ -73,6 +92,7 @@ def _build(args: argparse.Namespace) -> str:
         args.variants,
         args.provenance,
         args.verify,
+        args.timings,
     )
     return f"report: wrote {len(written)} files under {args.out} and {args.comparison}"
 
@@ -108,6 +128,15 @@ def _paper(args: argparse.Namespace) -> str:
     except latexmk.PaperBuildError as err:
         raise SystemExit(str(err)) from None
     return f"paper: {out}"
+
+
+def _pages(args: argparse.Namespace) -> str:
+    wanted = dict(item.split("=", 1) for item in args.page) or latexmk.READER_PAGES
+    try:
+        written = latexmk.render_pages(args.pdf, wanted, args.out, args.dpi)
+    except latexmk.PaperBuildError as err:
+        raise SystemExit(str(err)) from None
+    return "pages: " + ", ".join(str(p) for p in written)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,9 @@ class Figure:
 GRID_EXPERIMENTS = ("gen_params", "penalties", "training_params", "tune", "tune_lr", "tune_lenet")
 
 FIGURES: dict[str, Figure] = {
+    # the original's Figure 1: BL and CT on LS, without and (where mutability ran) with a
+    # protected feature; drawn from the models of single (and mutability)
+    "poc": Figure("poc", "single", "lin_sep"),
     "main_reductions": Figure("main_results", "single"),
     "cost_reductions": Figure("main_results", "mutability"),
     "validity": Figure("main_results", "single"),
@@ -55,6 +58,7 @@ NOTEBOOK_TABLES: dict[str, tuple[str, ...]] = {
     "initial_grid": ("initial_grid",),
     "mnist": (),
     "grids": (),
+    "poc": (),
 }
 NOTEBOOKS = tuple(dict.fromkeys(f.notebook for f in FIGURES.values()))
 
@@ -105,20 +109,25 @@ def figure_paths(out_dir: str | Path, names: Iterable[str]) -> list[Path]:
 
 
 def save(fig, name: str, out_dir: str | Path, expected_names: Iterable[str]) -> list[Path]:
-    """Write ``fig`` (a matplotlib figure) as PDF and PNG, atomically.
+    """Write ``fig`` (a matplotlib figure) as PDF and PNG, atomically, at its own size (the
+    paper includes it at that size, so its fonts print at their size).
 
     Raises ValueError for a name the DAG does not expect in this configuration, so a notebook
-    cannot produce a file Snakemake does not track.
+    cannot produce a file Snakemake does not track, and for a figure that breaks the paper's
+    style (:func:`cftrain.pipeline.reporting.style.check`: fonts too small, figure too large).
     """
+    from cftrain.pipeline.reporting import style
+
     if name not in set(expected_names):
         raise ValueError(
             f"figure {name!r} is not expected in this configuration; expected: "
             f"{sorted(expected_names)} (see cftrain.pipeline.reporting.figures.FIGURES)"
         )
+    style.check(fig, name)
     paths = figure_paths(out_dir, [name])
     for path in paths:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata=_metadata(path.suffix))
+            fig.savefig(tmp, dpi=DPI, metadata=_metadata(path.suffix))
     return paths
 
 

@@ -26,6 +26,11 @@ _LENGTH = re.compile(
 )
 _MATH_INDEX = re.compile(r"[_^](?:\d|\{\d\})")
 _MACRO_ARGS = re.compile(r"\\(?:re)?newcommand\{[^}]*\}\[\d\]|#\d")
+# layout parameters (float placement, row spacing) are settings of the document, not results
+_LAYOUT = re.compile(
+    r"\\renewcommand\{\\(?:topfraction|bottomfraction|textfraction|floatpagefraction"
+    r"|dbltopfraction|dblfloatpagefraction|arraystretch)\}\{[\d.]+\}"
+)
 _DIGIT = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -35,7 +40,7 @@ def hand_typed_numbers(text: str) -> list[tuple[int, str]]:
     hits = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = _COMMENT.sub("", line)
-        for pattern in (_KEY_ARGS, _OPTIONS, _LENGTH, _MATH_INDEX, _MACRO_ARGS):
+        for pattern in (_KEY_ARGS, _OPTIONS, _LAYOUT, _LENGTH, _MATH_INDEX, _MACRO_ARGS):
             stripped = pattern.sub(" ", stripped)
         if _DIGIT.search(stripped):
             hits.append((number, line.strip()))

@@ -1,8 +1,12 @@
-"""Building the paper PDF with latexmk, strict about references and citations (issue 15).
+"""Building the paper PDF with latexmk, strict about what a reader would see (issues 15, 27).
 
 TeX Live comes from Debian packages (``.ci/install-tex.sh``); where latexmk is missing the
-error names the packages to install. The log is checked after the build: an undefined
-reference or citation fails it, as does any LaTeX error (``-halt-on-error``).
+error names the packages to install. After the build the log is checked (:func:`check_log`):
+an undefined reference or citation fails it, as do an overfull box wider than
+:data:`OVERFULL_TOLERANCE_PT` (a table or figure cut at the page edge), a float too large
+for its page, and any LaTeX error (``-halt-on-error``). The PDF's text is checked too
+(:func:`check_text`): ``¡`` or ``¿`` mean a ``<`` or ``>`` was typeset in the wrong font
+encoding.
 """
 
 from __future__ import annotations
@@ -32,19 +36,72 @@ _UNDEFINED = re.compile(
 )
 
 
+OVERFULL_TOLERANCE_PT = 1.0  # wider than this is visible: text or a table cut at the margin
+_OVERFULL = re.compile(r"^(Overfull \\[hv]box \((\d+(?:\.\d+)?)pt too (?:wide|high)\) .*)$", re.M)
+_FLOAT = re.compile(r"^(LaTeX Warning: Float too large for page .*)$", re.M)
+# what pdflatex prints for < and > of an OT1 text font: the text is wrong, not the build
+WRONG_GLYPHS = ("\u00a1", "\u00bf")  # ¡ ¿
+
+
 class PaperBuildError(RuntimeError):
     pass
 
 
 def check_log(*logs: str | Path) -> list[str]:
-    """Lines of the LaTeX / BibTeX logs that report undefined references or citations."""
+    """Lines of the LaTeX / BibTeX logs that report undefined references or citations, an
+    overfull box wider than :data:`OVERFULL_TOLERANCE_PT` or a float too large for its page."""
     bad: list[str] = []
     for log in logs:
         path = Path(log)
         if path.is_file():
             text = path.read_text(errors="replace")
             bad += [m.group(0) for m in _UNDEFINED.finditer(text)]
+            bad += [
+                m.group(1)
+                for m in _OVERFULL.finditer(text)
+                if float(m.group(2)) > OVERFULL_TOLERANCE_PT
+            ]
+            bad += [m.group(1) for m in _FLOAT.finditer(text)]
     return bad
+
+
+def check_text(text: str) -> list[str]:
+    """Lines of the PDF's text (``pdftotext``) holding a glyph of a wrong font encoding."""
+    return [line.strip() for line in text.splitlines() if any(g in line for g in WRONG_GLYPHS)]
+
+
+def pdf_text(pdf: str | Path) -> str:
+    """The text of ``pdf`` by ``pdftotext`` (poppler-utils)."""
+    if shutil.which("pdftotext") is None:
+        raise PaperBuildError(INSTALL_HINT)
+    proc = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PaperBuildError(f"pdftotext failed on {pdf}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+_REF = re.compile(r"\\(?:[cC]?ref|eqref|autoref|pageref)\{([^}]+)\}")
+_NEWLABEL = re.compile(r"^\\newlabel\{([^}]+)\}", re.M)
+
+
+def unreferenced_labels(aux: str | Path, sources: list[str | Path]) -> list[str]:
+    """Labels of tables, figures and sections that the build defined (``\\newlabel`` in the
+    ``.aux``) but that no ``\\ref`` of ``sources`` (the paper's and the generated ``.tex``)
+    points to. Longtable and hyperref helper labels (``LT@…``, ``…@cref``) are not labels of
+    the text."""
+    defined = (
+        _NEWLABEL.findall(Path(aux).read_text(errors="replace")) if Path(aux).is_file() else []
+    )
+    refs: set[str] = set()
+    for source in sources:
+        text = Path(source).read_text(errors="replace")
+        for match in _REF.finditer(text):
+            refs.update(part.strip() for part in match.group(1).split(","))
+    return [
+        label
+        for label in dict.fromkeys(defined)
+        if ":" in label and "@" not in label and label not in refs
+    ]
 
 
 def first_error(log: Path, proc: subprocess.CompletedProcess) -> str:
@@ -84,7 +141,82 @@ def build_pdf(
         raise PaperBuildError(f"latexmk failed on {tex} (log: {log}):\n{first_error(log, proc)}")
     bad = check_log(log, build / f"{tex.stem}.blg")
     if bad:
-        raise PaperBuildError(f"{tex}: undefined references or citations:\n" + "\n".join(bad))
+        raise PaperBuildError(
+            f"{tex} (log: {log}): a reader would see these faults:\n" + "\n".join(bad)
+        )
+    pdf = build / f"{tex.stem}.pdf"
+    bad = check_text(pdf_text(pdf))
+    if bad:
+        raise PaperBuildError(
+            f"{pdf}: a '<' or '>' typeset as an inverted mark (escape it, see latex.escape):\n"
+            + "\n".join(bad)
+        )
+    sources = [*tex.parent.rglob("*.tex"), *(p for d in dirs[1:] for p in Path(d).glob("*.tex"))]
+    unreferenced = unreferenced_labels(build / f"{tex.stem}.aux", sources)
+    if unreferenced:
+        raise PaperBuildError(
+            f"{tex}: tables, figures or sections the text never refers to (add a \\ref): "
+            + ", ".join(unreferenced)
+        )
     with atomic_path(out) as tmp:
-        shutil.copyfile(build / f"{tex.stem}.pdf", tmp)
+        shutil.copyfile(pdf, tmp)
     return Path(out)
+
+
+#: the pages a reader checks first (issue 27), by PNG stem: the first page holding the text
+READER_PAGES = {
+    "page_main_table": "Main table: reduction (%) of implausibility",
+    "page_poc": "Proof of concept on LS",
+    "page_initial_grid": "The seed draft's initial grid: mean plausibility",
+}
+
+
+def page_of(pdf: str | Path, text: str) -> int:
+    """The first page (1-based) of ``pdf`` whose text holds ``text`` (spaces normalised)."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    wanted = " ".join(text.split())
+    for page in range(1, pages + 1):
+        proc = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+            capture_output=True,
+            text=True,
+        )
+        found = " ".join(proc.stdout.replace("\u2019", "'").split())
+        if wanted in found:
+            return page
+    raise PaperBuildError(f"{pdf}: no page holds {text!r}")
+
+
+def render_pages(
+    pdf: str | Path, pages: dict[str, str], out_dir: str | Path, dpi: int = 110
+) -> list[Path]:
+    """PNG renders of the pages holding each text: ``pages`` maps a file stem to the text
+    (e.g. a caption's first words) that finds the page; returns the PNG paths."""
+    if shutil.which("pdftoppm") is None:
+        raise PaperBuildError(INSTALL_HINT)
+    written = []
+    for stem, text in pages.items():
+        page = page_of(pdf, text)
+        out = Path(out_dir) / f"{stem}.png"
+        with atomic_path(out) as tmp:
+            prefix = tmp.with_suffix("")
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-f",
+                    str(page),
+                    "-l",
+                    str(page),
+                    "-r",
+                    str(dpi),
+                    "-png",
+                    "-singlefile",
+                    str(pdf),
+                    str(prefix),
+                ],
+                check=True,
+            )
+            Path(f"{prefix}.png").replace(tmp)
+        written.append(out)
+    return written

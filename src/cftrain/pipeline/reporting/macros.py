@@ -57,13 +57,79 @@ def fmt(value: object, digits: int = 2) -> str:
     """Fixed-point text of a number; ``--`` for a missing value (NaN, None)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
-    return f"{float(value):.{digits}f}"
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
 
 def _truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
+PCT = r"\,\%"
+MINUS = r"\ensuremath{-}"
+
+
+def join_and(items: Iterable[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def number_word(n: int) -> str:
+    """``one`` … ``ten`` for small counts, digits beyond."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
+def count_of(k: int, n: int) -> str:
+    """``all 96``, ``none of the 96`` or ``78 of the 96`` (``both``, ``the one``, ``no``)."""
+    if n == 1:
+        return "the one" if k else "no"
+    if n > 0 and k == n:
+        return f"all {n}" if n > 2 else ("both" if n == 2 else "the one")
+    if k == 0:
+        return f"none of the {n}"
+    return f"{k} of the {n}"
+
+
+def change_phrase(value: float, quantity: str = "") -> str:
+    """A signed % reduction in words: ``a reduction of 18.37 %`` or ``an increase of 4.94 %``
+    (never a negative reduction); ``quantity`` goes after the noun (``of IP``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    noun = "a reduction" if value >= 0 else "an increase"
+    of = f" {quantity}" if quantity else ""
+    return f"{noun}{of} of {fmt(abs(value))}{PCT}"
+
+
+def significance_phrase(rows: pd.DataFrame) -> str:
+    """Which rows of a reduction table (no average row) are significant, in words: ``on 7 of
+    the 9 datasets, each a reduction`` or ``on 5 of the 9 datasets: reductions on 4 and an
+    increase on MNIST``."""
+    sig = rows[rows["star"].map(_truthy)]
+    n, total = len(sig), len(rows)
+    if total == 1:
+        where = "on the only dataset" if n else "on no dataset"
+    else:
+        where = f"on {count_of(n, total)} datasets"
+    if n == 0:
+        return where
+    up = sig[sig["value"] < 0]
+    down = sig[sig["value"] >= 0]
+    if up.empty:
+        return where + (", each a reduction" if n > 1 else ", a reduction")
+    if down.empty:
+        return where + (", each an increase" if n > 1 else ", an increase")
+    ups = join_and(dataset_label(d) for d in up["dataset"])
+    downs = "reductions" if len(down) > 1 else "a reduction"
+    increases = "increases" if len(up) > 1 else "an increase"
+    return f"{where}: {downs} on {len(down)} and {increases} on {ups}"
 
 
 def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[str, str]:
@@ -83,7 +149,10 @@ def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[s
                 out[macro_name(part, field, data)] = fmt(getattr(row, column, None))
             if row.dataset != "Avg.":
                 out[macro_name(part, "Sig", data)] = SIG_MARK if _truthy(row.star) else ""
+        for row in rows.itertuples(index=False):
+            out[macro_name(part, "Change", dataset_label(row.dataset))] = change_phrase(row.value)
         datasets = rows[rows["dataset"] != "Avg."]
+        out[macro_name(part, "Sig", "Phrase")] = significance_phrase(datasets)
         sig = datasets["star"].map(_truthy)
         out[macro_name(part, "Num", "Sig")] = str(int((sig & (datasets["value"] > 0)).sum()))
         out[macro_name(part, "Num", "Sig", "Neg")] = str(int((sig & (datasets["value"] < 0)).sum()))
@@ -93,8 +162,10 @@ def reduction_macros(df: pd.DataFrame, metric_part: Mapping[str, str]) -> dict[s
             worst = datasets.loc[datasets["value"].idxmin()]
             out[macro_name(part, "Best", "Data")] = dataset_label(best["dataset"])
             out[macro_name(part, "Best", "Reduction")] = fmt(best["value"])
+            out[macro_name(part, "Best", "Change")] = change_phrase(best["value"])
             out[macro_name(part, "Worst", "Data")] = dataset_label(worst["dataset"])
             out[macro_name(part, "Worst", "Reduction")] = fmt(worst["value"])
+            out[macro_name(part, "Worst", "Change")] = change_phrase(worst["value"])
     return out
 
 
@@ -113,8 +184,16 @@ def ig_macros(df: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {}
     wide = df.pivot(index="dataset", columns="model", values="median")
     if {"full", "vanilla"} <= set(wide.columns):
-        out["igNumLower"] = str(int((wide["full"] < wide["vanilla"]).sum()))
+        lower = wide["full"] < wide["vanilla"]
+        out["igNumLower"] = str(int(lower.sum()))
         out["igNumDatasets"] = str(len(wide))
+        ordered = tables.dataset_sorted(pd.DataFrame({"dataset": list(wide.index)}))["dataset"]
+        others = [dataset_label(d) for d in ordered if not lower[d]]
+        plural = "datasets" if len(wide) != 1 else "dataset"
+        where = f"on {count_of(int(lower.sum()), len(wide))} {plural}"
+        if others and lower.any():
+            where += f", all but {join_and(others)}"
+        out["igLowerPhrase"] = where
     for r in df.itertuples(index=False):
         for column, stat in (("median", "Median"), ("ci_low", "CiLow"), ("ci_high", "CiHigh")):
             name = macro_name("ig", model_label(r.model), stat, dataset_label(r.dataset))
@@ -131,7 +210,23 @@ def ig_seed_macros(df: pd.DataFrame) -> dict[str, str]:
     if not {"full", "vanilla"} <= set(wide.columns):
         return {}
     lower = (wide["full"] < wide["vanilla"]).groupby(level="dataset").sum()
-    out = {"igSeeds": str(df["seed"].nunique())}
+    n_seeds = df["seed"].nunique()
+    out = {"igSeeds": str(n_seeds)}
+    groups: dict[int, list[str]] = {}
+    ordered = tables.dataset_sorted(pd.DataFrame({"dataset": list(lower.index)}))["dataset"]
+    for data in ordered:
+        groups.setdefault(int(lower[data]), []).append(dataset_label(data))
+    parts = []
+    for count in sorted(groups, reverse=True):
+        seeds = (
+            f"all {n_seeds} seeds"
+            if count == n_seeds and n_seeds > 1
+            else "no seed"
+            if count == 0
+            else f"{count} seed{'s' if count != 1 else ''}"
+        )
+        parts.append(f"in {seeds} on {join_and(groups[count])}")
+    out["igSeedsPhrase"] = join_and(parts)
     for data in [*(d for d in DATASET_ORDER if d != "Avg."), *lower.index]:
         count = str(int(lower[data])) if data in lower.index else MISSING
         out[macro_name("ig", "Seeds", "Lower", dataset_label(data))] = count
@@ -156,11 +251,17 @@ def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
         label = "Ecco" if protocol == "ecco" else protocol.capitalize()
         out[macro_name("grid", "Rows", label)] = str(len(part))
         out[macro_name("grid", "Better", label)] = str(int((part["gain"] > 0).sum()))
+        out[macro_name("grid", "Better", label, "Of")] = count_of(
+            int((part["gain"] > 0).sum()), len(part)
+        )
     paper = ct[ct["protocol"] == "ecco"]
     if not paper.empty:
         best = paper.groupby("generator")["gain"].mean().idxmax()
         out["gridBestGenerator"] = EVAL_GENERATOR.get(best, best)
         out["gridBestLambda"] = f"{paper.groupby('lambda_energy')['gain'].mean().idxmax():g}"
+        if "plausibility_std" in paper.columns:  # the spread over cells and bootstrap runs
+            out["gridStdMin"] = fmt(paper["plausibility_std"].min())
+            out["gridStdMax"] = fmt(paper["plausibility_std"].max())
     return out
 
 
@@ -176,6 +277,7 @@ def ablation_macros(df: pd.DataFrame) -> dict[str, str]:
     for (metric, model), part in df.groupby(["metric", "model"], sort=True):
         name = macro_name("ablation", METRIC_PARTS[metric], model_label(model), "Avg")
         out[name] = fmt(part["reduction"].mean())
+        out[name + "Change"] = change_phrase(part["reduction"].mean())
     return out
 
 
@@ -199,14 +301,27 @@ def robustness_macros(df: pd.DataFrame) -> dict[str, str]:
 
 def hyperparameter_macros() -> dict[str, str]:
     """``\\hp…``: the library's training defaults and evaluation constants (method §0, §5)."""
-    from cftrain import sizes
+    import inspect
+
+    from cftrain import models, sizes
     from cftrain.evaluation import attribution, protocol, robustness
     from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
     from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
     from cftrain.training_config import TrainingConfig
 
     train = TrainingConfig()
+    mlp = {k: v.default for k, v in inspect.signature(models.mlp).parameters.items()}
     values: dict[tuple[str, ...], object] = {
+        ("hidden",): mlp["n_hidden"],
+        ("layers",): mlp["n_layers"],
+        ("layers", "word"): number_word(mlp["n_layers"]),
+        ("activation",): {"relu": "ReLU"}.get(mlp["activation"], mlp["activation"]),
+        ("runs",): sizes.N_RUNS,
+        ("runs", "mnist", "ablation"): sizes.N_RUNS_MNIST_ABLATION,
+        ("individuals", "synthetic"): sizes.n_individuals(sizes.SYNTHETIC[0]),
+        ("individuals", "tabular"): sizes.n_individuals(sizes.TABULAR[0]),
+        ("individuals", "image"): sizes.n_individuals(sizes.IMAGE[0]),
+        ("eval", "step", "size"): protocol.EvalSetting(1.0).step_size,
         ("lambda", "clf"): train.lambda_clf,
         ("lambda", "div"): train.lambda_div,
         ("lambda", "adv"): train.lambda_adv,
@@ -240,20 +355,52 @@ def hyperparameter_macros() -> dict[str, str]:
 
 
 def accuracy_macros(df: pd.DataFrame) -> dict[str, str]:
-    """``\\accuracy<Model><Data>`` (clean test accuracy) and ``…Avg`` over datasets."""
+    """``\\accuracy<Model><Data>`` (clean test accuracy) and ``…Avg`` over datasets;
+    ``accuracyDropData`` and ``accuracyDrop``: the dataset where CT's accuracy falls furthest
+    below BL's, and by how much (``accuracyDropPhrase`` when it does nowhere)."""
     out = {
         macro_name("accuracy", model_label(r.model), dataset_label(r.dataset)): fmt(r.accuracy)
         for r in df.itertuples(index=False)
     }
     for model, part in df.groupby("model", sort=True):
         out[macro_name("accuracy", model_label(model), "Avg")] = fmt(part["accuracy"].mean())
+    wide = df.pivot_table(index="dataset", columns="model", values="accuracy")
+    if {"full", "vanilla"} <= set(wide.columns) and not wide.empty:
+        drop = (wide["vanilla"] - wide["full"]).dropna()
+        if not drop.empty:
+            data = drop.idxmax()
+            out["accuracyDropData"] = dataset_label(data)
+            out["accuracyDrop"] = fmt(drop[data])
+            rest = drop.drop(data)
+            out["accuracyDropOthersMax"] = fmt(rest.max() if len(rest) else 0.0)
+    return out
+
+
+def published_macros() -> dict[str, str]:
+    """``\\pub…``: the published averages of the main table and of the cost without
+    protected features, and the published clean accuracies (read off the robustness figure)."""
+    from cftrain.pipeline.reporting.compare import published
+
+    pub = published()
+    out: dict[str, str] = {}
+    parts = {("main", "ip"): "ip", ("main", "mmd"): "ipStar", ("main", "cost"): "cost"}
+    parts[("costs_unconstrained", "cost")] = "costUnconstrained"
+    for r in pub[pub["dataset"] == "Avg."].itertuples(index=False):
+        part = parts.get((r.table, r.metric))
+        if part:
+            out[macro_name("pub", part, "Reduction", "Avg")] = fmt(r.value)
+            out[macro_name("pub", part, "Change", "Avg")] = change_phrase(r.value)
+    clean = pub[(pub["table"] == "robustness") & (pub["metric"] == "fgsm_clean")]
+    for r in clean.itertuples(index=False):
+        name = macro_name("pub", "accuracy", model_label(r.model), dataset_label(r.dataset))
+        out[name] = fmt(r.value)
     return out
 
 
 def collect_macros(results: str | Path, experiments: Iterable[str]) -> dict[str, str]:
     """All result macros of the configured ``experiments`` (see the module docstring)."""
     experiments = list(experiments)
-    out: dict[str, str] = hyperparameter_macros()
+    out: dict[str, str] = hyperparameter_macros() | published_macros()
     for experiment in experiments:
         out[macro_name("have", experiment)] = ""
 
@@ -290,8 +437,8 @@ def render(macros: Mapping[str, str], source: str) -> str:
         if not name.isalpha():
             raise ValueError(f"macro name {name!r} is not letters only")
         value = macros[name]
-        if value.startswith("-") and value != MISSING:  # keep a negative number on one line
-            value = f"\\mbox{{{value}}}"
+        if value.startswith("-") and value != MISSING:  # a minus sign, kept on one line
+            value = f"\\mbox{{{MINUS}{value[1:]}}}"
         lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
     return "\n".join(lines) + "\n"
 

@@ -29,6 +29,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "robustness": ("ablation", "robustness"),  # method §6.8
     "initial_grid": ("initial_grid", "initial_grid"),  # method §2.7
     "accuracy_single": ("single", "accuracy"),  # clean test accuracy (method §5.4)
+    "accuracy_initial_grid": ("initial_grid", "accuracy"),  # per grid cell (method §2.7)
 }
 WALL_TIMES = "tables/wall_times.csv"  # results/tables/wall_times.csv: per-rule benchmark sums
 
