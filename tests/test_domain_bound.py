@@ -169,3 +169,18 @@ def test_the_experiment_key_reaches_the_jobs_and_is_checked():
         with pytest.raises(cfg.ConfigError) as err:
             cfg.validate({"datasets": ["lin_sep"], **bad}, schema, "bad.yaml")
         assert all(w in str(err.value) for w in ["bad.yaml", *words]), str(err.value)
+
+
+def test_the_committed_explosions_run_gives_the_papers_macros():
+    """The initial grid's section quotes benchmarks/results/explosions.json through macros."""
+    import json
+
+    from cftrain.pipeline.reporting.macros import explosion_macros, render
+
+    path = ROOT / "benchmarks" / "results" / "explosions.json"
+    macros = explosion_macros(json.loads(path.read_text())["figures"])
+    assert "haveExplosions" in macros and macros["explosionsThreshold"] == "10^{6}"
+    assert int(macros["explosionsTrainingsChanged"]) <= int(macros["explosionsTrainings"])
+    render(macros, "test")  # letters-only names
+    tex = (ROOT / "paper" / "sections" / "results.tex").read_text()
+    assert not [m for m in macros if f"\\{m}" not in tex]  # each one is quoted

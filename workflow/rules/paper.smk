@@ -21,6 +21,8 @@ OUT = paths.Layout(f"{L.root}/from_record") if FROM_RECORD else L
 PAPER_TARGETS = [OUT.path("paper")]
 # the committed investigation runs of benchmarks/fidelity.py (one option changed each)
 VARIANTS = sorted(glob.glob(f"{ROOT}/benchmarks/results/fidelity-*.csv"))
+# the committed run of benchmarks/explosions.py (the initial grid without the domain bound)
+EXPLOSIONS = sorted(glob.glob(f"{ROOT}/benchmarks/results/explosions.json"))
 
 
 rule report:
@@ -28,6 +30,7 @@ rule report:
         tables=report_tables.required_inputs(SOURCE.root, RUN_DATASETS),
         wall_times=SOURCE.path("cross_table", table="wall_times", ext="csv"),
         variants=VARIANTS,
+        explosions=EXPLOSIONS,
         verify=[] if FROM_RECORD else VERIFY_OUTPUTS["json"],
     output:
         generated=[OUT.path("generated", name=n) for n in report_outputs.GENERATED],
@@ -54,6 +57,7 @@ rule report:
         "cftrain report build --results {params.results} --datasets-json {params.datasets:q}"
         " --config-json {params.config:q} --out {params.out} --comparison {params.comparison}"
         " --wall-times {input.wall_times} --variants {input.variants}"
+        " --explosions {input.explosions}"
         " --provenance {output.provenance} {params.verify} > {log} 2>&1"
 
 

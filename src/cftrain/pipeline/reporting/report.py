@@ -16,7 +16,7 @@ import pandas as pd
 
 from cftrain.atomic import atomic_path
 from cftrain.pipeline.reporting import compare, compute, figures, latex, tables
-from cftrain.pipeline.reporting.macros import collect_macros, write_macros
+from cftrain.pipeline.reporting.macros import collect_macros, explosion_macros, write_macros
 from cftrain.pipeline.reporting.names import macro_name
 from cftrain.pipeline.reporting.provenance import write_provenance
 
@@ -42,6 +42,7 @@ def build_report(
     variants: Sequence[str | Path] = (),
     provenance: str | Path | None = None,
     verify: str | Path | None = None,
+    explosions: str | Path | None = None,
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
 
@@ -51,6 +52,8 @@ def build_report(
     provenance: where to write the resolved configuration and package versions. verify: the
     run's ``verify/report.json`` (:mod:`cftrain.pipeline.verify`), whose sentence becomes
     ``\\verifyOutcome``; without it the sentence says the paper comes from the record.
+    explosions: the committed ``benchmarks/results/explosions.json`` (the initial grid without
+    the domain bound, :func:`~cftrain.pipeline.reporting.macros.explosion_macros`).
     """
     experiments = list(datasets)
     out = Path(out_dir)
@@ -100,6 +103,8 @@ def build_report(
     macros = collect_macros(results, experiments)
     macros |= comparison_macros(comparison)
     macros |= compute.wall_time_macros(walls)
+    if explosions is not None:
+        macros |= explosion_macros(json.loads(Path(explosions).read_text())["figures"])
     for name in figures.expected(datasets):
         macros[macro_name("have", "fig", name)] = ""
     macros["experimentsRun"] = ", ".join(latex.escape(e) for e in experiments)
