@@ -174,7 +174,8 @@ def explosion_macros(figures: Mapping[str, float]) -> dict[str, str]:
     with |IP| above the threshold, and the largest share of a cell's counterfactuals outside
     the domain (per cent) without the bound."""
     off, on = "train_off.eval_off", "train_on.eval_on"
-    exploded = figures[f"{off}.cells_exploded"] + figures.get(f"{off}.own_generic.cells_exploded", 0)
+    own = figures.get(f"{off}.own_generic.cells_exploded", 0)
+    exploded = figures[f"{off}.cells_exploded"] + own
     return {
         "haveExplosions": "",
         "explosionsCells": str(int(figures[f"{off}.cells"])),
