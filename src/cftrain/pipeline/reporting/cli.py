@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--variants", nargs="*", default=[], help="benchmarks/results/fidelity-<variant>.csv"
     )
-    p.add_argument(
-        "--explosions", nargs="*", default=[], help="benchmarks/results/explosions.json"
-    )
+    p.add_argument("--explosions", nargs="*", default=[], help="benchmarks/results/explosions.json")
     p.add_argument("--provenance", help="write the resolved config and package versions here")
     p.add_argument("--verify", help="the run's verify/report.json (its sentence goes in the paper)")
 
