@@ -25,12 +25,14 @@ def machine() -> str:
     )
 
 
-def write_result(name: str, figures: dict[str, float], device: str = "cpu") -> Path:
+def write_result(
+    name: str, figures: dict[str, float], device: str = "cpu", module: str | None = None
+) -> Path:
     """Write ``results/<name>.json`` atomically in the brief's format, with the torch device
-    the figures were measured on."""
+    the figures were measured on; ``module``: the script's, if not ``benchmarks.<name>``."""
     record = {
         "figures": {k: float(v) for k, v in figures.items()},
-        "command": " ".join(["python", "-m", f"benchmarks.{name}", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", module or f"benchmarks.{name}", *sys.argv[1:]]),
         "machine": machine(),
         "device": device,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

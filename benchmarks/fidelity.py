@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from benchmarks._common import RESULTS, write_result
+from cftrain import sizes
 from cftrain.atomic import atomic_path
 from cftrain.data import SPLIT_SEED, load, tabular
 from cftrain.data.bundle import Dataset
@@ -37,7 +38,6 @@ from cftrain.evaluation import (
     eval_settings,
     reduction_table,
     robustness_curves,
-    sizes,
     validity_table,
     write_parquet,
 )

@@ -72,6 +72,11 @@ class Constraints:
             mut[i] = "none"
         return cls(lower=lower, upper=upper, mutability=tuple(mut) if immutable else None)
 
+    def unbounded(self) -> Constraints:
+        """The same mutability without domain bounds: the search's domain clamp is off
+        (``search(..., domain_bound=False)``, ``TrainingConfig.domain_bound``; method §4.5)."""
+        return Constraints(mutability=self.mutability)
+
     @property
     def n_features(self) -> int | None:
         if self.mutability is not None:

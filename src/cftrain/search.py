@@ -61,6 +61,7 @@ def search(
     keep_path: bool = False,
     rng: torch.Generator | None = None,
     categorical: Categorical | None = None,
+    domain_bound: bool = True,
 ) -> SearchResult:
     """Search counterfactuals for factuals ``x: (N, D)`` towards classes ``target: (N,)``.
 
@@ -76,10 +77,22 @@ def search(
     penalties, convergence check, nascent example and the returned counterfactual — while
     its state stays continuous; ties are drawn with ``rng``; the domain clamp skips the
     group columns. ``None`` treats every column as continuous (the training sweeps).
+
+    ``domain_bound=False`` turns the domain clamp off (the mutability projection stays):
+    counterfactuals may leave the data's domain, as in the seed draft's initial grid
+    (method §2.7, §4.5).
     """
-    settings = {"tau": tau, "max_iter": max_iter, "step_size": step_size, "ae_epsilon": ae_epsilon}
+    settings = {
+        "tau": tau,
+        "max_iter": max_iter,
+        "step_size": step_size,
+        "ae_epsilon": ae_epsilon,
+        "domain_bound": domain_bound,
+    }
     x, target = validation.search_inputs(model, x, target, constraints, settings)
     constraints = constraints or Constraints()
+    if not domain_bound:
+        constraints = constraints.unbounded()
     if categorical is not None:
         if generator.latent:
             raise ValueError("categorical groups need a feature-space generator, not a latent one")

@@ -87,6 +87,7 @@ BATCH_FIELDS = (
     "generator",
     "protect_immutable",
     "categorical",
+    "domain_bound",
 )
 
 TensorLike = torch.Tensor | np.ndarray
@@ -665,6 +666,8 @@ def _training_data(
                 f"{'carry' if has_mutability else 'lack'} mutability: they must agree"
             )
         arrays += [None, None][: 4 - len(arrays)]
+    if not config.domain_bound:  # the sweep's search leaves the domain open (method §4.5)
+        constraints = constraints.unbounded()
     x, y, x_val, y_val = (None if a is None else torch.as_tensor(a).to(device) for a in arrays)
     x = x.to(dtype)
     x_val = None if x_val is None else x_val.to(dtype)

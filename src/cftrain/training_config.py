@@ -39,6 +39,8 @@ class TrainingConfig:
     categorical: whether the sweep's search decodes the data's one-hot groups (a mode of
     :data:`cftrain.categorical.MODES`) or treats every column as continuous (``"off"``, the
     reference's training sweeps, method §4.8).
+    domain_bound: whether the sweep's search clamps counterfactuals to the data's domain
+    (method §4.5; default on). ``False`` lets them leave it, as in the seed draft (§2.7).
     """
 
     objective: str = "full"
@@ -61,6 +63,7 @@ class TrainingConfig:
     protect_immutable: bool = False
     seed: int = 0
     categorical: str = OFF
+    domain_bound: bool = True
 
     def __post_init__(self) -> None:
         objectives.terms(self.objective)  # validates the name

@@ -95,6 +95,7 @@ TRAINING_CONFIG = {
     "step_size": Positive,
     "ae_epsilon": NonNegative,
     "protect_immutable": Flag,
+    "domain_bound": Flag,
     "seed": Seed,
 }
 
@@ -106,6 +107,7 @@ SEARCH = {
     "ae_epsilon": NonNegative,
     "lambda_cost": NonNegative,
     "lambda_energy": NonNegative,
+    "domain_bound": Flag,
 }
 
 

@@ -32,6 +32,8 @@ TIMINGS = [
     )
     if os.path.isfile(path)
 ]
+# the committed run of benchmarks/explosions.py (the initial grid without the domain bound)
+EXPLOSIONS = sorted(glob.glob(f"{ROOT}/benchmarks/results/explosions.json"))
 
 
 rule report:
@@ -39,6 +41,7 @@ rule report:
         tables=report_tables.required_inputs(SOURCE.root, RUN_DATASETS),
         wall_times=SOURCE.path("cross_table", table="wall_times", ext="csv"),
         variants=VARIANTS,
+        explosions=EXPLOSIONS,
         verify=[] if FROM_RECORD else VERIFY_OUTPUTS["json"],
         timings=TIMINGS,
         data=[SOURCE.path("data", dataset=d) for d in REPORT_DATASETS],
@@ -67,6 +70,7 @@ rule report:
         "cftrain report build --results {params.results} --datasets-json {params.datasets:q}"
         " --config-json {params.config:q} --out {params.out} --comparison {params.comparison}"
         " --wall-times {input.wall_times} --variants {input.variants}"
+        " --explosions {input.explosions}"
         " --timings {input.timings} --provenance {output.provenance} {params.verify}"
         " > {log} 2>&1"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,10 @@ class EvalSetting:
     :data:`cftrain.categorical.MODES` (decoded at every step; default ``straight_through``, as
     the reference's evaluation of Adult and Credit) or ``"off"`` (every column continuous, as
     the training sweeps). Data without groups are unaffected.
+
+    ``domain_bound``: whether the search clamps counterfactuals to the data's domain (method
+    §4.5; default on). It is left out of the setting's ``repr``, which keys the random streams,
+    so a setting draws the same label pairs and factuals with the bound on or off.
     """
 
     lambda_energy: float
@@ -69,6 +73,7 @@ class EvalSetting:
     step_size: float = 0.1
     generator: str = "ECCo"
     categorical: str = "straight_through"
+    domain_bound: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         validation.check_fields("EvalSetting", asdict(self), validation.SEARCH)
@@ -333,6 +338,7 @@ def _evaluate_model(
         step_size=setting.step_size,
         rng=_generator(seed, "search", setting, name),
         categorical=Categorical.of(groups, setting.categorical),
+        domain_bound=setting.domain_bound,
     )
     x_cf = result.counterfactuals.detach()
     valid = validity(model, x_cf, target)

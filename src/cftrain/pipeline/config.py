@@ -47,6 +47,7 @@ VANILLA_IRRELEVANT = frozenset(
         "lambda_adv",
         "nce",
         "burnin",
+        "domain_bound",
     }
 )
 #: short, readable names of grid keys in cell ids; values alone for objective and generator
@@ -68,6 +69,7 @@ ID_PREFIX = {
     "batch_size": "batch",
     "lr": "lr",
     "ae_epsilon": "ae",
+    "domain_bound": "bound",
 }
 #: training-time generator name → evaluation generator name (``EvalSetting.generator``)
 EVAL_GENERATOR = {
@@ -352,6 +354,8 @@ class Experiment:
             }
             for lam in proto["lambda_energy"]
         ]
+        if proto.get("domain_bound") is False:  # named only when off: digests stay as they were
+            settings = [{**s, "domain_bound": False} for s in settings]
         if generator != "ECCo":  # λ_energy enters ECCo only: one setting, not copies
             settings = settings[:1]
         n_ind = spec["n_individuals"]
@@ -638,6 +642,7 @@ BATCH_FIELDS = (
     "generator",
     "protect_immutable",
     "categorical",
+    "domain_bound",
 )
 #: cells per training job (config key ``train_batch_size``): issue 25's prototype measured
 #: 10.7× for 96 stacked moons cells; 32 keeps several jobs per experiment for parallel cores

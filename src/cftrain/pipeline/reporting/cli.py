@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--variants", nargs="*", default=[], help="benchmarks/results/fidelity-<variant>.csv"
     )
+    p.add_argument("--explosions", nargs="*", default=[], help="benchmarks/results/explosions.json")
     p.add_argument("--provenance", help="write the resolved config and package versions here")
     p.add_argument("--verify", help="the run's verify/report.json (its sentence goes in the paper)")
     p.add_argument(
@@ -93,6 +94,7 @@ def _build(args: argparse.Namespace) -> str:
         args.provenance,
         args.verify,
         args.timings,
+        args.explosions[0] if args.explosions else None,
     )
     return f"report: wrote {len(written)} files under {args.out} and {args.comparison}"
 

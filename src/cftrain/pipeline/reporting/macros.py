@@ -16,6 +16,8 @@ aggregated tables with systematic names (:func:`cftrain.pipeline.reporting.names
 ``\\pub…``                    the same names for the published numbers (method §6)
 ``\\have<Experiment>``        defined when the experiment's tables were read
 ``\\hp…``                     hyper-parameters of the library and the configuration
+``\\explosions…``             the initial grid on LS without the domain bound (issue 29),
+                              from ``benchmarks/results/explosions.json``
 ===========================  =========================================================
 
 Counts for the prose (``\\ipNumSig``: datasets with a significant positive reduction) are
@@ -263,6 +265,31 @@ def initial_grid_macros(df: pd.DataFrame) -> dict[str, str]:
             out["gridStdMin"] = fmt(paper["plausibility_std"].min())
             out["gridStdMax"] = fmt(paper["plausibility_std"].max())
     return out
+
+
+def explosion_macros(figures: Mapping[str, float]) -> dict[str, str]:
+    """The figures of ``benchmarks/explosions.py`` that the initial grid's section quotes:
+    the least plausibility of the Generic and ECCo cells on LS with the domain bound off
+    (``…WorstOff``, training and evaluation) and on (``…WorstOn``), the counts of cells, of
+    distinct trainings and of those the bound changed, how many cells had a counterfactual
+    with |IP| above the threshold, and the largest share of a cell's counterfactuals outside
+    the domain (per cent) without the bound."""
+    off, on = "train_off.eval_off", "train_on.eval_on"
+    own = figures.get(f"{off}.own_generic.cells_exploded", 0)
+    exploded = figures[f"{off}.cells_exploded"] + own
+    return {
+        "haveExplosions": "",
+        "explosionsCells": str(int(figures[f"{off}.cells"])),
+        "explosionsTrainings": str(int(figures["trainings"])),
+        "explosionsTrainingsChanged": str(int(figures["trainings_changed"])),
+        "explosionsWorstOff": fmt(figures[f"{off}.plausibility_min"]),
+        "explosionsWorstOn": fmt(figures[f"{on}.plausibility_min"]),
+        "explosionsIpMaxOff": fmt(figures[f"{off}.ip_max"], 1),
+        "explosionsExploded": str(int(exploded)),
+        "explosionsFailed": str(int(figures[f"{off}.cells_failed"])),
+        "explosionsThreshold": f"10^{{{round(math.log10(figures['exploded_threshold']))}}}",
+        "explosionsDomainLeftOff": fmt(100 * figures[f"{off}.domain_left_max"], 1),
+    }
 
 
 def ablation_macros(df: pd.DataFrame) -> dict[str, str]:

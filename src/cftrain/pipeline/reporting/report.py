@@ -21,6 +21,7 @@ from cftrain.pipeline.reporting import compare, compute, figures, latex, tables
 from cftrain.pipeline.reporting.macros import (
     collect_macros,
     count_of,
+    explosion_macros,
     fmt,
     join_and,
     write_macros,
@@ -52,6 +53,7 @@ def build_report(
     provenance: str | Path | None = None,
     verify: str | Path | None = None,
     timings: Sequence[str | Path] = (),
+    explosions: str | Path | None = None,
 ) -> list[Path]:
     """Write the macros, table fragments and comparison; returns the paths written.
 
@@ -64,6 +66,8 @@ def build_report(
     timings: the committed ``benchmarks/results/{workflow,reproduction}.json`` records of the
     stages' elapsed times and the machine they ran on. The data jobs' summaries
     (``<results>/data/<dataset>.json``) give the datasets' sizes.
+    explosions: the committed ``benchmarks/results/explosions.json`` (the initial grid without
+    the domain bound, :func:`~cftrain.pipeline.reporting.macros.explosion_macros`).
     """
     experiments = list(datasets)
     out = Path(out_dir)
@@ -139,6 +143,8 @@ def build_report(
     macros |= dataset_macros(summaries)
     if grid_accuracy is not None and grid_spec:
         macros |= initial_grid_accuracy_macros(grid_accuracy, grid_spec)
+    if explosions is not None:
+        macros |= explosion_macros(json.loads(Path(explosions).read_text())["figures"])
     for name in figures.expected(datasets):
         macros[macro_name("have", "fig", name)] = ""
     ordered = sorted(
