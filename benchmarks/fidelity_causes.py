@@ -115,7 +115,9 @@ class Runner:
 
 
 def _span(values: list[float], digits: int = 2) -> str:
-    return f"{min(values):.{digits}f}–{max(values):.{digits}f} (mean {np.mean(values):.{digits}f})"
+    return (
+        f"{min(values):.{digits}f} to {max(values):.{digits}f} (mean {np.mean(values):.{digits}f})"
+    )
 
 
 def _summary(runner: Runner, label: str, results: list[dict], digits: int = 2) -> dict:

@@ -405,10 +405,11 @@ def variants_tabular(paths: Sequence[str | Path]) -> str:
     return tabular(
         header,
         rows,
-        align=r"@{}l" + RAGGED + r"p{0.44\linewidth}rr@{}",
+        align=r"@{}l" + "".join(RAGGED + f"p{{{w}\\linewidth}}" for w in (0.28, 0.34, 0.2)) + "@{}",
         long=True,
-        caption="Investigation runs at the paper's sizes, one seed, each with one option changed"
-        " (\\texttt{benchmarks/fidelity.py}): ours next to the published value."
+        caption="Investigation runs at the paper's sizes, each with one option changed or over"
+        " several seeds (\\texttt{benchmarks/fidelity.py},"
+        " \\texttt{benchmarks/fidelity\\_causes.py}): ours next to the published value."
         "\\label{tab:variants}",
     )
 
