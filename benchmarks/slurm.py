@@ -4,11 +4,13 @@ Both runs use the same config and seed on this machine's 2 cores: locally with `
 through Slurm with profiles/slurm as shipped (grouping on) plus the test overlay (fast
 polling). Brings the test cluster up (tests/cluster/slurm.sh; root, Debian) and down again
 unless it was up already.
-Also counts the Slurm jobs a run submits without grouping, from its dry run.
+Also counts the Slurm jobs a run submits without grouping, from its dry run, and records the
+1-minute load average before and after (other work on the machine slows both runs unevenly).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from pathlib import Path
 from benchmarks._common import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slurm_workflow import SLURM_SH, cluster_state, job_counts, snakemake
+from slurm_workflow import LOCAL_RULES, SLURM_SH, cluster_state, job_counts, snakemake
 
 SMOKE = ("--config", "scale=smoke")
 
@@ -34,6 +36,7 @@ def timed_smoke(workdir: Path, profile: str | None):
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         _, local_seconds = timed_smoke(tmp_path / "local", None)
@@ -48,7 +51,7 @@ def main() -> None:
             if started:
                 subprocess.run([SLURM_SH, "down"], check=True)
     counts = job_counts(dry)
-    ungrouped = sum(n for rule, n in counts.items() if rule != "all")
+    ungrouped = sum(n for rule, n in counts.items() if rule not in {"all", *LOCAL_RULES})
     figures = {
         "slurm_smoke_seconds": slurm_seconds,
         "local_smoke_seconds": local_seconds,
@@ -56,6 +59,8 @@ def main() -> None:
         "slurm_jobs_submitted": submitted,
         "slurm_jobs_without_grouping": ungrouped,
         "slurm_groups": len(re.findall(r"Group job \w+", dry.output)),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
     }
     print(write_result("slurm", figures))
     for name, value in figures.items():

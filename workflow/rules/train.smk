@@ -1,3 +1,9 @@
+# The spec is a JSON file written in a second or two: on a cluster it runs beside Snakemake on
+# the submitting node instead of costing a Slurm job each (docs/cluster.md, "Overhead").
+localrules:
+    spec,
+
+
 rule spec:
     output:
         L.pattern("spec"),
