@@ -19,7 +19,6 @@ import yaml
 
 from cftrain.pipeline import paths
 from slurm_workflow import (
-    LOCAL_RULES,
     ROOT,
     Run,
     cluster_state,
@@ -80,12 +79,8 @@ def test_every_smoke_job_ran_under_slurm(slurm_smoke):
     assert {j.state for j in jobs} == {"COMPLETED"}, jobs
     in_logs = slurm_job_ids_in_logs(slurm_smoke.workdir)
     assert in_logs, f"no rule log under {SMOKE_ROOT}/logs"
-    logs = slurm_smoke.workdir / SMOKE_ROOT / "logs"
-    local = {log for log in in_logs if log.relative_to(logs).parts[0] in LOCAL_RULES}
-    assert local and all(in_logs[log] is None for log in local)  # beside Snakemake, no job
-    not_slurm = [str(log) for log, job in in_logs.items() if job is None and log not in local]
+    not_slurm = [str(log) for log, job in in_logs.items() if job is None]
     assert not not_slurm, f"rule logs without a Slurm job id: {not_slurm}"
-    in_logs = {log: job for log, job in in_logs.items() if log not in local}
     # every job id a log names is a job of this run, and every job of the run wrote a log
     assert set(in_logs.values()) == {j.id for j in jobs}
 
@@ -117,9 +112,7 @@ def test_grouping_submits_one_slurm_job_per_group(slurm_smoke, tmp_path):
             assert planned.count(group) == n_groups
         else:
             assert 1 <= planned.count(group) <= n_groups
-    ungrouped = sum(
-        n for rule, n in counts.items() if rule not in groups and rule not in {"all", *LOCAL_RULES}
-    )
+    ungrouped = sum(n for rule, n in counts.items() if rule not in groups and rule != "all")
     submitted = slurm_smoke.slurm_jobs()
     assert len(submitted) == len(planned) + ungrouped
     # far fewer Slurm jobs than Snakemake jobs (training is batched already, so less than 5×)
@@ -181,16 +174,6 @@ def test_gpu_profile_requests_the_gpu_and_passes_the_device(cluster, tmp_path):
         assert not re.search(r"TresPer(Job|Node)=\S*gpu", shown), shown
 
 
-# Out of the default Slurm tier: its failure half holds (one failed batch job, named with its
-# Slurm id, the others kept with --keep-going), but the fixed rerun does not do what is left.
-# The fix changes the experiment's spec, so the rerun's DAG has the `spec` job to redo, and
-# Snakemake 9.27 then skips every job downstream of it: update_needrun masks the descendants of
-# a job that needs to run and reaches them only through non-ancient inputs, and the training
-# rules read the spec as ancient(). The rerun rewrites the spec, exits 0 with the failed cell
-# still missing, and only a second run trains it (seen on the local executor's DAG as well,
-# so any change to an experiment's config needs two runs). Run it with
-# `pytest -m "slurm and slow"` (cluster up) once that is fixed.
-@pytest.mark.slow
 def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp_path):
     """A value the checks accept but training cannot survive (λ_div = 3e38, which only the CT
     cell uses: its parameters go non-finite) fails that cell's Slurm job; the fixed rerun
@@ -233,9 +216,7 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     resubmitted = rerun.slurm_jobs()
     groups = profile_settings("slurm")["groups"]
     ungrouped = sum(
-        n
-        for rule, n in planned.items()
-        if rule not in groups and rule not in LOCAL_RULES and not rule.startswith("train_")
+        n for rule, n in planned.items() if rule not in groups and not rule.startswith("train_")
     )
     # one Slurm job per planned group job (a table job and the tables reading it form one)
     assert len(resubmitted) == len(re.findall(r"Group job \w+", plan.output)) + ungrouped

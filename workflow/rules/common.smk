@@ -29,6 +29,11 @@ L = paths.Layout(paths.root(SCALE))  # this run's files
 RECORD = paths.Layout(f"{ROOT}/{paths.record_root(SCALE)}")  # the committed record's
 FROM_RECORD = config["paper_from"] == "record"
 EXPERIMENTS = cfg.experiments(config, ROOT)
+# Each experiment's spec file is written here, when the workflow is parsed, and only when its
+# content changed. Written by a job instead, a changed spec made Snakemake 9 skip the jobs
+# below that job: a run after a config change ended with cells missing (docs/architecture.md).
+for _name, _exp in EXPERIMENTS.items():
+    cfg.write_spec(_exp, L.path("spec", experiment=_name))
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
 # (cftrain.vae reads this variable)
 os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath(L.path("vae_cache")))

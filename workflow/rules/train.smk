@@ -1,29 +1,3 @@
-# The spec is a JSON file written in a second or two: on a cluster it runs beside Snakemake on
-# the submitting node instead of costing a Slurm job each (docs/cluster.md, "Overhead").
-localrules:
-    spec,
-
-
-rule spec:
-    output:
-        L.pattern("spec"),
-    log:
-        L.log("spec"),
-    benchmark:
-        L.benchmark("spec")
-    conda:
-        "../../envs/cftrain.yaml"
-    threads: 1
-    resources:
-        runtime=5,
-        mem_mb=1000,
-    params:
-        spec=lambda wc: json.dumps(EXPERIMENTS[wc.experiment].spec),  # grid order = cell ids
-    shell:
-        "cftrain spec --experiment {wildcards.experiment} --json {params.spec:q}"
-        " --out {output} > {log} 2>&1"
-
-
 # One job per batch of cells (issue 25, cfg.training_batches): up to `train_batch_size` cells
 # of one experiment and dataset that share the batch fields train stacked and each writes its
 # usual files, so the rules downstream read <root>/<exp>/<dataset>/<cell>/seed<k>/ as before.

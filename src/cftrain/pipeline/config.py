@@ -381,10 +381,15 @@ def digest(obj: Any) -> str:
 
 
 def write_spec(experiment: Experiment, path: str | Path) -> Path:
-    """The resolved experiment as the spec file its jobs read."""
+    """The resolved experiment as the spec file its jobs read; a file that already holds it is
+    left alone, so its modification time says when the experiment last changed."""
+    text = json.dumps({"name": experiment.name, "spec": experiment.spec}, indent=2)
+    path = Path(path)
+    if path.is_file() and path.read_text() == text:
+        return path
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"name": experiment.name, "spec": experiment.spec}, indent=2))
-    return Path(path)
+        tmp.write_text(text)
+    return path
 
 
 def read_spec(path: str | Path) -> Experiment:
