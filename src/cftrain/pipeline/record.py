@@ -12,8 +12,13 @@ it where the workflow finds it, so a user gets the recorded models instead of re
 Manifest columns: ``path`` (relative to the repository), ``kind``, ``experiment``, ``dataset``,
 ``cell``, ``group``, ``protocol``, ``seed``, ``digest`` (the job's config digest, the rule's
 rerun trigger: :func:`cftrain.pipeline.config.digest` of its part of the spec), ``sha256``,
-``bytes``. Its last row (kind ``archive``) is the archive's; the copy inside the archive lacks
-it (a file cannot hold its own digest).
+``bytes``, ``archive`` (the archive holding the file: empty for the recorded run's own, the
+archive's name for experiments added later). A row of kind ``archive`` is an archive's; the
+copy inside an archive lacks it (a file cannot hold its own digest).
+
+``cftrain record add`` adds experiments run on their own later (the appendix grids, say) to a
+record: their tables, figures and notebook, their specs in ``provenance.json`` and their files
+in the manifest and in an archive of their own.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import io
 import json
 import shutil
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,7 @@ FIELDS = (
     "digest",
     "sha256",
     "bytes",
+    "archive",
 )
 MANIFEST = "manifest.csv"
 #: the manifest's name inside the archive (beside results/, at the archive's top)
@@ -301,16 +307,76 @@ def _render_pages(pdf: Path, out_dir: Path) -> None:
             continue
 
 
+def add(
+    results_root: str,
+    record_root: str | Path,
+    names: Sequence[str],
+    archive_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Add the experiments ``names``, finished under ``results_root`` by a run of their own
+    (``--config experiments=[…]``), to the record: their tables, the figures drawn from them
+    and the executed notebook that drew them, their specs in ``provenance.json`` (after the
+    record's experiments, with this machine and package versions under ``added``), and their
+    per-job files in the manifest and in an archive of their own. Nothing the record holds
+    already is changed; an experiment it records already is refused."""
+    from cftrain.pipeline.reporting import figures
+    from cftrain.pipeline.reporting.provenance import provenance as run_provenance
+
+    results, record = paths.Layout(results_root), Path(record_root)
+    recorded = json.loads((record / "provenance.json").read_text())
+    have = experiment_order(recorded)
+    if again := [n for n in names if n in have]:
+        raise SystemExit(f"{record}: already records {again}; `record pack` replaces a record")
+    run = {n: cfg.read_spec(results.path("spec", experiment=n)) for n in names}
+    drawn = [f for f, fig in figures.FIGURES.items() if fig.experiment in run]
+    found = [
+        p for n in names for p in sorted(Path(results.path("tables_dir", experiment=n)).glob("*.*"))
+    ]
+    found += figures.figure_paths(results.path("figures_dir"), drawn)
+    notebooks = dict.fromkeys(figures.FIGURES[f].notebook for f in drawn)
+    found += [Path(results.root, "notebooks", f"{nb}.ipynb") for nb in notebooks]
+    if missing := [str(p) for p in found if not Path(p).is_file()]:
+        raise FileNotFoundError(f"the run lacks {missing[:5]}: run its figures and tables first")
+    for path in found:
+        target = record / results.relative(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    rows, _ = manifest_rows(results, run)
+    rows = [r for r in rows if r.get("experiment") in run or r["kind"] == "data"]
+    archive = Path(archive_dir or results.path("archive_dir")) / (
+        f"cftrain-record-{recorded['config']['scale']}-{'-'.join(names)}.tar.gz"
+    )
+    write_archive(rows, archive)
+    old = read_manifest(record / MANIFEST)
+    archive_row = _row("archive", archive.name, experiment=" ".join(names))
+    archive_row.update(sha256=sha256_file(archive), bytes=archive.stat().st_size)
+    write_manifest([*old, *({**r, "archive": archive.name} for r in rows), archive_row],
+                   record / MANIFEST)  # fmt: skip
+    this = run_provenance({n: e.spec for n, e in run.items()}, names)
+    recorded["config"].update(this.pop("config"))
+    recorded["experiments"] = [*have, *names]
+    recorded.setdefault("added", []).append(this)
+    with atomic_path(record / "provenance.json") as tmp:
+        tmp.write_text(json.dumps(recorded, indent=2) + "\n")
+    return {"record": str(record), "outputs": len(found), "files": len(rows),
+            "archive": str(archive), "archive_sha256": archive_row["sha256"]}  # fmt: skip
+
+
 def unpack(archive: str | Path, record_root: str | Path, into: str | Path = ".") -> dict:
     """Check ``archive`` against the record's manifest (its SHA-256, then every file's), and
     unpack it into ``into`` (the repository: the files land under ``results/``)."""
     rows = read_manifest(Path(record_root) / MANIFEST)
     expected = [r for r in rows if r["kind"] == "archive"]
     actual = sha256_file(archive)
-    if not expected or expected[-1]["sha256"] != actual:
-        want = expected[-1]["sha256"] if expected else "none recorded"
+    match = [r for r in expected if r["sha256"] == actual]
+    if not match:
+        want = ", ".join(r["sha256"] for r in expected) or "none recorded"
         raise SystemExit(f"{archive}: SHA-256 {actual} is not the record's ({want})")
-    files = {r["path"]: r for r in rows if r["kind"] != "archive"}
+    # the recorded run's own archive holds the rows without an archive name; an added one, its
+    own = "" if match[0] is expected[0] and not match[0].get("archive") else match[0]["path"]
+    files = {
+        r["path"]: r for r in rows if r["kind"] != "archive" and (r.get("archive") or "") == own
+    }
     into = Path(into)
     with tarfile.open(archive, "r:gz") as tar:
         members = [m for m in tar.getmembers() if m.name != ARCHIVE_MANIFEST]
@@ -325,7 +391,7 @@ def unpack(archive: str | Path, record_root: str | Path, into: str | Path = ".")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """``cftrain record pack | unpack``."""
+    """``cftrain record pack | add | unpack``."""
     sub = parser.add_subparsers(dest="record_command", required=True)
     p = sub.add_parser("pack", help="record a finished run: final outputs, manifest, archive")
     p.add_argument("--results", default=paths.root(paths.MAIN_SCALE), help="the run's root")
@@ -333,6 +399,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--tables-only", action="store_true", help="tables and provenance only")
     p.add_argument("--with-evaluations", action="store_true", help="archive the parquet tables")
     p.add_argument("--archive-dir", help="where the archive goes (default <results>/archive)")
+    p = sub.add_parser("add", help="add experiments run on their own to the record")
+    p.add_argument("experiments", nargs="+", help="their names (each its tables, figures, files)")
+    p.add_argument("--results", default=paths.root(paths.MAIN_SCALE), help="their run's root")
+    p.add_argument("--record", default=paths.record_root(paths.MAIN_SCALE))
+    p.add_argument("--archive-dir", help="where their archive goes (default <results>/archive)")
     p = sub.add_parser("unpack", help="check an archive against the manifest and unpack it")
     p.add_argument("archive", type=Path)
     p.add_argument("--record", default=paths.record_root(paths.MAIN_SCALE))
@@ -344,6 +415,8 @@ def main(args: argparse.Namespace) -> str:
         summary = pack(
             args.results, args.record, args.tables_only, args.with_evaluations, args.archive_dir
         )
+    elif args.record_command == "add":
+        summary = add(args.results, args.record, args.experiments, args.archive_dir)
     else:
         summary = unpack(args.archive, args.record, args.into)
     return f"record {args.record_command}: {json.dumps(summary)}"
