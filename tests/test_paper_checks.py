@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cftrain.pipeline import booktabs
 from cftrain.pipeline.reporting import compare, figures, latex, latexmk, macros, report, style
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,8 @@ def test_check_text_finds_inverted_marks_of_a_wrong_font_encoding():
 
 
 def test_escape_takes_less_and_greater_than_from_the_math_font():
-    assert latex.escape("< 1h") == "\\textless{} 1h"
-    assert latex.escape("34 CPUs × 2 GB") == "34 CPUs $\\times$ 2 GB"
+    assert booktabs.escape("< 1h") == "\\textless{} 1h"
+    assert booktabs.escape("34 CPUs × 2 GB") == "34 CPUs $\\times$ 2 GB"
     table = latex.reported_compute_tabular(
         pd.DataFrame({"stage": ["a"], "resources": ["20 CPUs × 3 GB"], "reported": ["< 1h"]})
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from cftrain.pipeline import artifacts
-from cftrain.pipeline.tables import aggregate, display, to_latex, wall_times, wall_times_per_rule
+from cftrain.pipeline.tables import (
+    aggregate,
+    display,
+    to_latex,
+    wall_times,
+    wall_times_per_rule,
+    write_table,
+)
 
 
 def _evaluations(path) -> str:
@@ -54,6 +61,26 @@ def test_latex_escapes_names():
     frame = display("accuracy", pd.DataFrame({"dataset": ["lin_sep"], "seed": [0],
                                               "model": ["full"], "accuracy": [0.5]}))  # fmt: skip
     assert r"lin\_sep & 0.50 \\" in to_latex(frame)
+
+
+def test_written_table_escapes_text_and_writes_minus_signs(tmp_path):
+    """One writer for the workflow's tables and the paper's (pipeline.booktabs): special
+    characters escaped, a negative number's hyphen a minus sign, booktabs rules."""
+    tidy = pd.DataFrame(
+        {
+            "rule": ["a_b & c% #1 < 2 > 0", "λ ± 1 − 2"],
+            "seconds": [-1.5, 2.0],
+            "note": ["-", "x-1 1e-05 [-0.2, 0.3]"],
+        }
+    )
+    csv, tex = write_table("wall_times", tidy, tmp_path / "t")
+    assert pd.read_csv(csv).equals(tidy)
+    text = tex.read_text()
+    assert text.startswith("\\begin{tabular}{lrl}\n\\toprule\n")
+    assert "rule & seconds & note \\\\\n\\midrule\n" in text
+    assert r"a\_b \& c\% \#1 \textless{} 2 \textgreater{} 0 & \ensuremath{-}1.5 & - \\" in text
+    assert r"$\lambda$ $\pm$ 1 \ensuremath{-} 2 & 2 & x-1 1e-05 [\ensuremath{-}0.2, 0.3] \\" in text
+    assert text.endswith("\\bottomrule\n\\end{tabular}\n")
 
 
 def test_wall_times_sum_the_benchmark_files_per_rule(tmp_path):

@@ -8,6 +8,7 @@ paper shows and :func:`write_table` writes both files atomically.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,14 @@ from cftrain.evaluation import (
 )
 from cftrain.evaluation.aggregation import CE_METRICS
 from cftrain.pipeline import artifacts
+from cftrain.pipeline.booktabs import MISSING, escape, minus, tabular
 from cftrain.pipeline.config import COMPARED_CELLS, TABLE_INPUTS, TABLE_OPTIONS
 from cftrain.pipeline.reporting.names import METRIC_LABELS, MODEL_LABELS
 
 #: one evaluation job's identity; every CE table is computed per value of these
 KEYS = ("experiment", "dataset", "protocol", "group", "seed")
-LATEX_SYMBOLS = {"±": r"$\pm$", "→": r"$\to$", "–": "--"}
 MAX_COLUMNS = 8  # more models than this are listed in rows, not columns
+_NUMBER = re.compile(r"(\\ensuremath\{-\})?\.?\d")  # a cell that starts with a number
 
 
 def read_evaluations(
@@ -350,21 +352,26 @@ def display(name: str, tidy: pd.DataFrame) -> pd.DataFrame:
             aggfunc="first",
             sort=False,
         ).reset_index()
-    return tidy.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
+    return tidy.map(lambda v: f"{v:.3g}" if isinstance(v, float) and not pd.isna(v) else v)
 
 
 def to_latex(frame: pd.DataFrame) -> str:
-    """A booktabs tabular of a display frame (index hidden, text escaped)."""
-    frame = frame.copy()
-    if isinstance(frame.columns, pd.MultiIndex):
-        frame.columns = [" ".join(str(p) for p in c if p != "").strip() for c in frame.columns]
-    frame.columns = [str(c) for c in frame.columns]
-    styler = frame.style.hide(axis="index").format(escape="latex", na_rep="–")
-    styler = styler.format_index(escape="latex", axis=1)
-    latex = styler.to_latex(hrules=True, column_format="l" * frame.shape[1])
-    for symbol, command in LATEX_SYMBOLS.items():  # pdflatex-safe without extra packages
-        latex = latex.replace(symbol, command)
-    return latex
+    """A booktabs tabular of a display frame (index hidden): text escaped, negative numbers
+    with a minus sign, ``--`` where a cell is empty, as in the paper's tables
+    (:mod:`cftrain.pipeline.booktabs`); columns of numbers are right-aligned."""
+    header = [
+        " ".join(str(p) for p in c if p != "").strip() if isinstance(c, tuple) else str(c)
+        for c in frame.columns
+    ]
+    rows = [
+        [MISSING if pd.isna(v) else minus(escape(v)) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
+    align = "".join(
+        "r" if all(c == MISSING or _NUMBER.match(c) for c in column) else "l"
+        for column in zip(*rows, strict=True)
+    )
+    return tabular([escape(h) for h in header], rows, align=align or None)
 
 
 def write_table(name: str, tidy: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:

@@ -23,8 +23,9 @@ from cftrain.evaluation import protocol
 from cftrain.evaluation.counterfactual_metrics import DEFAULT_IP_SAMPLES
 from cftrain.evaluation.divergence import DEFAULT_LENGTH_SCALE, DEFAULT_SUBSAMPLE
 from cftrain.evaluation.robustness import EPSILONS, PGD_STEP_SIZE, PGD_STEPS
+from cftrain.pipeline.booktabs import MISSING, escape, minus, tabular
 from cftrain.pipeline.reporting import tables
-from cftrain.pipeline.reporting.macros import MISSING, SIG_MARK, fmt
+from cftrain.pipeline.reporting.macros import SIG_MARK, fmt
 from cftrain.pipeline.reporting.names import (
     MEAN_LATEX,
     METRIC_LATEX,
@@ -40,98 +41,12 @@ from cftrain.pipeline.reporting.names import (
 from cftrain.pipeline.tables import wall_times_per_rule
 from cftrain.training_config import FINAL_HYPERPARAMETERS, TrainingConfig
 
-_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "#": r"\#",
-    "_": r"\_",
-    "$": r"\$",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    # an OT1 text font prints < and > as ¡ and ¿: take them from the math font
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    # non-ASCII characters of config values and descriptions (pdflatex has no Greek in text)
-    "λ": r"$\lambda$",
-    "τ": r"$\tau$",
-    "ε": r"$\varepsilon$",
-    "φ": r"$\phi$",
-    "σ": r"$\sigma$",
-    "×": r"$\times$",
-    "≤": r"$\leq$",
-    "≥": r"$\geq$",
-    "→": r"$\rightarrow$",
-    "±": r"$\pm$",
-    "−": r"\ensuremath{-}",
-    "–": "--",
-    "—": "---",
-    "§": r"\S{}",
-}
-MINUS = r"\ensuremath{-}"
 RAGGED = r">{\raggedright\arraybackslash}"  # a text column of a table: no stretched spaces
-
-
-def escape(text: object) -> str:
-    """LaTeX-safe text; other non-ASCII characters become ``?`` so pdflatex never stops."""
-    return "".join(_ESCAPES.get(ch, ch if ch.isascii() else "?") for ch in str(text))
-
-
-def minus(text: str) -> str:
-    """A leading hyphen of a number as a minus sign (``-3.1`` → ``\\ensuremath{-}3.1``)."""
-    return MINUS + text[1:] if text.startswith("-") and text != MISSING else text
 
 
 def num(value: object, digits: int = 2) -> str:
     """:func:`~cftrain.pipeline.reporting.macros.fmt` with a minus sign for a table cell."""
     return minus(fmt(value, digits))
-
-
-def tabular(
-    header: Sequence[str] | str,
-    rows: Iterable[Sequence[str] | str | None],
-    align: str | None = None,
-    long: bool = False,
-    caption: str = "",
-    width: int | None = None,
-) -> str:
-    """A booktabs ``tabular`` (``longtable`` with ``long``, for tables that may span pages;
-    ``caption`` = ``"text\\label{…}"`` goes inside it).
-
-    header: the column names, or the LaTeX of the whole header (several rows, rules).
-    rows: each a list of LaTeX cells, a string (a full row such as a ``\\multicolumn`` group
-    heading, ``\\\\`` added), or ``None`` for a midrule. width: number of columns where the
-    header is LaTeX text (for ``align``'s default).
-    """
-    if isinstance(header, str):
-        head_rows = [header]
-        n_columns = width or 1
-    else:
-        head_rows = [" & ".join(header) + r" \\"]
-        n_columns = len(header)
-    align = align or "l" + "r" * (n_columns - 1)
-    env = "longtable" if long else "tabular"
-    head = [r"\toprule", *head_rows, r"\midrule"]
-    lines = [f"\\begin{{{env}}}{{{align}}}"]
-    if long:
-        # first page: caption + header; later pages: the header again (label defined once)
-        lines += [f"\\caption{{{caption}}}\\\\"] if caption else []
-        lines += [*head, r"\endfirsthead", *head, r"\endhead"]
-        lines += [r"\midrule", rf"\multicolumn{{{n_columns}}}{{r}}{{\emph{{continued}}}}\\"]
-        lines += [r"\endfoot", r"\endlastfoot"]
-    else:
-        lines += head
-    for row in rows:
-        if row is None:
-            lines.append(r"\midrule")
-        elif isinstance(row, str):  # a group heading: kept on the page of its first row
-            lines.append(row + r" \\*")
-        else:
-            lines.append(" & ".join(row) + r" \\")
-    lines += [r"\bottomrule", f"\\end{{{env}}}"]
-    return "\n".join(lines) + "\n"
 
 
 def _group_row(text: str, n_columns: int) -> str:

@@ -148,7 +148,7 @@ def build_pdf(
     bad = check_text(pdf_text(pdf))
     if bad:
         raise PaperBuildError(
-            f"{pdf}: a '<' or '>' typeset as an inverted mark (escape it, see latex.escape):\n"
+            f"{pdf}: a '<' or '>' typeset as an inverted mark (escape it, see booktabs.escape):\n"
             + "\n".join(bad)
         )
     sources = [*tex.parent.rglob("*.tex"), *(p for d in dirs[1:] for p in Path(d).glob("*.tex"))]

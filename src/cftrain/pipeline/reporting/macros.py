@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from cftrain.atomic import atomic_path
+from cftrain.pipeline.booktabs import MINUS, MISSING
 from cftrain.pipeline.config import EVAL_GENERATOR
 from cftrain.pipeline.reporting import tables
 from cftrain.pipeline.reporting.names import (
@@ -44,7 +45,6 @@ from cftrain.pipeline.reporting.names import (
 )
 
 SIG_MARK = r"\textsuperscript{*}"
-MISSING = "--"
 REDUCTION_FIELDS = {
     "value": "Reduction",
     "std": "Std",
@@ -70,7 +70,6 @@ def _truthy(value: object) -> bool:
 
 
 PCT = r"\,\%"
-MINUS = r"\ensuremath{-}"
 
 
 def join_and(items: Iterable[str]) -> str:

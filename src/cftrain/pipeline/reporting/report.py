@@ -17,6 +17,7 @@ import pandas as pd
 
 from cftrain.atomic import atomic_path
 from cftrain.pipeline import paths
+from cftrain.pipeline.booktabs import escape
 from cftrain.pipeline.reporting import compare, compute, figures, latex, tables
 from cftrain.pipeline.reporting.macros import (
     collect_macros,
@@ -139,7 +140,7 @@ def build_report(
     macros |= comparison_macros(comparison, datasets)
     macros |= compute.wall_time_macros(walls)
     macros |= compute.timing_macros(timing)
-    macros |= {k: latex.escape(v) for k, v in hardware_macros(hardware()).items()}
+    macros |= {k: escape(v) for k, v in hardware_macros(hardware()).items()}
     macros |= dataset_macros(summaries)
     if grid_accuracy is not None and grid_spec:
         macros |= initial_grid_accuracy_macros(grid_accuracy, grid_spec)
@@ -154,9 +155,7 @@ def build_report(
             e,
         ),
     )
-    macros["experimentsRun"] = join_and(
-        f"\\emph{{{latex.escape(experiment_label(e))}}}" for e in ordered
-    )
+    macros["experimentsRun"] = join_and(f"\\emph{{{escape(experiment_label(e))}}}" for e in ordered)
     macros["gridsRunPhrase"] = grids_run_phrase(experiments)
     macros["verifyOutcome"] = (
         json.loads(Path(verify).read_text())["sentence"] if verify is not None else FROM_RECORD
@@ -207,7 +206,7 @@ def initial_grid_accuracy_macros(acc: pd.DataFrame, grid: Mapping) -> dict[str, 
 def grids_run_phrase(experiments: Sequence[str]) -> str:
     """Which of the appendix grids (method §7) this configuration ran, in words."""
     ran = [e for e in figures.GRID_EXPERIMENTS if e in experiments]
-    names = join_and(f"\\texttt{{{latex.escape(e)}}}" for e in ran)
+    names = join_and(f"\\texttt{{{escape(e)}}}" for e in ran)
     if not ran:
         return (
             "none of them has been run for this reproduction yet, so they are not part of its"
