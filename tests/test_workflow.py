@@ -330,3 +330,45 @@ def test_record_pack_writes_the_record_and_an_archive_that_unpacks_checked(
     flip_bytes(Path(summary["archive"]))
     with pytest.raises(SystemExit, match="is not the record's"):
         record.unpack(summary["archive"], record_dir, tmp_path / "other")
+
+
+@SMOKE_GROUP
+def test_record_add_joins_an_experiment_run_on_its_own(smoke_runs, tmp_path, monkeypatch):
+    """`cftrain record add`: an experiment recorded separately (here the smoke initial grid,
+    taken out of a packed record) joins the record with its tables, figure and notebook, its
+    spec in the provenance, and its files in the manifest and an archive of its own that
+    unpacks checked; the record's other rows stay, and adding it twice is refused."""
+    monkeypatch.chdir(smoke_runs["a"])
+    record_dir = tmp_path / "record"
+    record.pack(SMOKE_ROOT, record_dir, archive_dir=tmp_path / "archive")
+    tables = sorted((record_dir / "initial_grid" / "tables").iterdir())
+    expected = {p.name: p.read_bytes() for p in tables}
+    shutil.rmtree(record_dir / "initial_grid")
+    for figure in (record_dir / "figures").glob("initial_grid_heatmap.*"):
+        figure.unlink()
+    provenance = json.loads((record_dir / "provenance.json").read_text())
+    del provenance["config"]["initial_grid"]
+    provenance["experiments"].remove("initial_grid")
+    (record_dir / "provenance.json").write_text(json.dumps(provenance))
+    before = record.read_manifest(record_dir / record.MANIFEST)
+
+    summary = record.add(SMOKE_ROOT, record_dir, ["initial_grid"], tmp_path / "added")
+    assert {p.name: p.read_bytes() for p in (record_dir / "initial_grid/tables").iterdir()} == (
+        expected
+    )
+    assert (record_dir / "figures/initial_grid_heatmap.pdf").is_file()
+    assert (record_dir / "notebooks/initial_grid.ipynb").is_file()
+    provenance = json.loads((record_dir / "provenance.json").read_text())
+    assert provenance["experiments"][-1] == "initial_grid"
+    assert provenance["added"][0]["experiments"] == ["initial_grid"]
+    rows = record.read_manifest(record_dir / record.MANIFEST)
+    assert rows[: len(before)] == [{**r, "archive": ""} for r in before]
+    added = [r for r in rows[len(before) :] if r["kind"] != "archive"]
+    assert added and {r["archive"] for r in added} == {Path(summary["archive"]).name}
+    assert any(r["kind"] == "model" and r["experiment"] == "initial_grid" for r in added)
+    into = tmp_path / "unpacked"
+    record.unpack(summary["archive"], record_dir, into)
+    for row in added:
+        assert record.sha256_file(into / row["path"]) == row["sha256"], row["path"]
+    with pytest.raises(SystemExit, match="already records"):
+        record.add(SMOKE_ROOT, record_dir, ["initial_grid"], tmp_path / "again")

@@ -342,7 +342,7 @@ def add(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     rows, _ = manifest_rows(results, run)
-    rows = [r for r in rows if r.get("experiment") in run or r["kind"] == "data"]
+    rows = [r for r in rows if r.get("experiment") in run]  # the data are the record's
     archive = Path(archive_dir or results.path("archive_dir")) / (
         f"cftrain-record-{recorded['config']['scale']}-{'-'.join(names)}.tar.gz"
     )
