@@ -455,7 +455,9 @@ def evaluate_job(
     )
 
 
-_SETTING_COLUMNS = tuple(f.name for f in dataclasses.fields(EvalSetting))
+#: the setting's columns of an evaluation table: its fields but those kept out of its repr
+#: (``domain_bound``, which the table does not carry)
+_SETTING_COLUMNS = tuple(f.name for f in dataclasses.fields(EvalSetting) if f.repr)
 _LABEL_COLUMNS = ("group", "protocol", "seed")
 
 
