@@ -182,3 +182,23 @@ def test_a_batch_job_killed_mid_epoch_resumes_bitwise(tmp_path):
     for c in exp.cells:
         for s in exp.seeds:
             _same(tmp_path / "whole" / c.id / str(s), killed / c.id / str(s))
+
+
+def test_an_evaluation_reusing_rows_of_another_equals_one_that_searches_itself(tmp_path):
+    """``cftrain evaluate --reuse``: a cell's rows copied from an earlier table of the same
+    settings give the table that searching every cell gives (the path the ablation takes for
+    single's models)."""
+    from cftrain.pipeline.jobs import evaluate_job
+
+    exp = _experiment()
+    specs = [s for s in _specs(exp) if s["seed"] == 0]
+    outs = _outs(tmp_path / "models", specs)
+    train_batch_job(specs, outs, tmp_path / "ckpt", "b000", "cpu")
+    spec = {**exp.evaluation("moons", "all", "ecco"), "n_individuals": 10, "n_runs": 2}
+    dirs = {s["cell"]: str(out) for s, out in zip(specs, outs, strict=True)}
+    evaluate_job(spec, dirs, tmp_path / "searched.parquet", 0, "cpu")
+    reused = {specs[0]["cell"]: str(tmp_path / "searched.parquet")}
+    line = evaluate_job(spec, dirs, tmp_path / "copied.parquet", 0, "cpu", reused)
+    assert f"({specs[0]['cell']} copied)" in line
+    searched, copied = (pd.read_parquet(tmp_path / f"{n}.parquet") for n in ("searched", "copied"))
+    pd.testing.assert_frame_equal(copied, searched)
