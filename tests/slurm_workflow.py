@@ -22,6 +22,8 @@ SLURM_SH = ROOT / "tests" / "cluster" / "slurm.sh"
 OVERLAY = ROOT / "tests" / "cluster" / "profile"
 BIN = Path(sys.executable).parent
 DATA_MIRROR = ROOT.parent / "shared" / "data"
+# The workflow's `localrules`: run beside Snakemake itself, never as a Slurm job (train.smk).
+LOCAL_RULES = frozenset({"spec"})
 
 
 @dataclass(frozen=True, order=True)

@@ -19,6 +19,7 @@ import yaml
 
 from cftrain.pipeline import paths
 from slurm_workflow import (
+    LOCAL_RULES,
     ROOT,
     Run,
     cluster_state,
@@ -79,8 +80,12 @@ def test_every_smoke_job_ran_under_slurm(slurm_smoke):
     assert {j.state for j in jobs} == {"COMPLETED"}, jobs
     in_logs = slurm_job_ids_in_logs(slurm_smoke.workdir)
     assert in_logs, f"no rule log under {SMOKE_ROOT}/logs"
-    not_slurm = [str(log) for log, job in in_logs.items() if job is None]
+    logs = slurm_smoke.workdir / SMOKE_ROOT / "logs"
+    local = {log for log in in_logs if log.relative_to(logs).parts[0] in LOCAL_RULES}
+    assert local and all(in_logs[log] is None for log in local)  # beside Snakemake, no job
+    not_slurm = [str(log) for log, job in in_logs.items() if job is None and log not in local]
     assert not not_slurm, f"rule logs without a Slurm job id: {not_slurm}"
+    in_logs = {log: job for log, job in in_logs.items() if log not in local}
     # every job id a log names is a job of this run, and every job of the run wrote a log
     assert set(in_logs.values()) == {j.id for j in jobs}
 
@@ -112,7 +117,9 @@ def test_grouping_submits_one_slurm_job_per_group(slurm_smoke, tmp_path):
             assert planned.count(group) == n_groups
         else:
             assert 1 <= planned.count(group) <= n_groups
-    ungrouped = sum(n for rule, n in counts.items() if rule not in groups and rule != "all")
+    ungrouped = sum(
+        n for rule, n in counts.items() if rule not in groups and rule not in {"all", *LOCAL_RULES}
+    )
     submitted = slurm_smoke.slurm_jobs()
     assert len(submitted) == len(planned) + ungrouped
     # far fewer Slurm jobs than Snakemake jobs (training is batched already, so less than 5×)
@@ -216,7 +223,9 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     resubmitted = rerun.slurm_jobs()
     groups = profile_settings("slurm")["groups"]
     ungrouped = sum(
-        n for rule, n in planned.items() if rule not in groups and not rule.startswith("train_")
+        n
+        for rule, n in planned.items()
+        if rule not in groups and rule not in LOCAL_RULES and not rule.startswith("train_")
     )
     # one Slurm job per planned group job (a table job and the tables reading it form one)
     assert len(resubmitted) == len(re.findall(r"Group job \w+", plan.output)) + ungrouped

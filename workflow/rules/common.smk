@@ -29,11 +29,22 @@ L = paths.Layout(paths.root(SCALE))  # this run's files
 RECORD = paths.Layout(f"{ROOT}/{paths.record_root(SCALE)}")  # the committed record's
 FROM_RECORD = config["paper_from"] == "record"
 EXPERIMENTS = cfg.experiments(config, ROOT)
-# Each experiment's spec file is written here, when the workflow is parsed, and only when its
-# content changed. Written by a job instead, a changed spec made Snakemake 9 skip the jobs
-# below that job: a run after a config change ended with cells missing (docs/architecture.md).
+# An experiment whose spec file exists and changed is rewritten here, as the workflow is
+# parsed. Rewritten by the spec job instead, Snakemake 9 skipped the jobs below that job: a run
+# after a config change ended with cells missing (docs/architecture.md). A missing spec file is
+# the spec job's, so a run that stops before any job writes nothing.
 for _name, _exp in EXPERIMENTS.items():
-    cfg.write_spec(_exp, L.path("spec", experiment=_name))
+    if os.path.isfile(L.path("spec", experiment=_name)):
+        cfg.write_spec(_exp, L.path("spec", experiment=_name))
+
+
+def write_spec_job(experiment, out, log):
+    """The spec job: the experiment as resolved here, then a line in its log."""
+    path = cfg.write_spec(EXPERIMENTS[experiment], out)
+    with open(log, "w") as f:
+        print(f"spec of {experiment} → {path}", file=f)
+
+
 # REVISE's VAE is fitted once per dataset and reused by every cell and evaluation job
 # (cftrain.vae reads this variable)
 os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath(L.path("vae_cache")))

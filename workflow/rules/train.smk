@@ -1,3 +1,28 @@
+# The spec is a JSON file written in a second or two: on a cluster it runs beside Snakemake on
+# the submitting node instead of costing a Slurm job each (docs/cluster.md, "Overhead"). It has
+# no params: only a missing file makes it run; a changed experiment rewrites an existing one as
+# the workflow is parsed (common.smk).
+localrules:
+    spec,
+
+
+rule spec:
+    output:
+        L.pattern("spec"),
+    log:
+        L.log("spec"),
+    benchmark:
+        L.benchmark("spec")
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    run:
+        write_spec_job(wildcards.experiment, output[0], log[0])
+
+
 # One job per batch of cells (issue 25, cfg.training_batches): up to `train_batch_size` cells
 # of one experiment and dataset that share the batch fields train stacked and each writes its
 # usual files, so the rules downstream read <root>/<exp>/<dataset>/<cell>/seed<k>/ as before.

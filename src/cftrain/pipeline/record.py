@@ -113,6 +113,8 @@ def artifacts(results: paths.Layout, experiments: dict[str, cfg.Experiment]) -> 
     for exp in exps:
         spec = cfg.digest(exp.spec)
         yield _row("spec", results.path("spec", experiment=exp.name), spec, experiment=exp.name)
+        for kind, where in per_job:
+            yield _row(kind, where("spec", experiment=exp.name), experiment=exp.name)
         for ds in exp.datasets:
             for cell in exp.cells:
                 for seed in exp.seeds:
