@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks._common import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slurm_workflow import LOCAL_RULES, SLURM_SH, cluster_state, job_counts, snakemake
+from slurm_workflow import SLURM_SH, cluster_state, is_local, job_counts, snakemake
 
 SMOKE = ("--config", "scale=smoke")
 
@@ -51,7 +51,7 @@ def main() -> None:
             if started:
                 subprocess.run([SLURM_SH, "down"], check=True)
     counts = job_counts(dry)
-    ungrouped = sum(n for rule, n in counts.items() if rule not in {"all", *LOCAL_RULES})
+    ungrouped = sum(n for rule, n in counts.items() if rule != "all" and not is_local(rule))
     figures = {
         "slurm_smoke_seconds": slurm_seconds,
         "local_smoke_seconds": local_seconds,

@@ -22,8 +22,15 @@ SLURM_SH = ROOT / "tests" / "cluster" / "slurm.sh"
 OVERLAY = ROOT / "tests" / "cluster" / "profile"
 BIN = Path(sys.executable).parent
 DATA_MIRROR = ROOT.parent / "shared" / "data"
-# The workflow's `localrules`: run beside Snakemake itself, never as a Slurm job (train.smk).
-LOCAL_RULES = frozenset({"spec"})
+# The workflow's local rules (`localrule: True`, workflow/rules/): the spec, the data and the
+# table stage run beside Snakemake itself, never as a Slurm job.
+LOCAL_RULES = ("spec", "data", "aggregate", "main_table", "wall_times", "figures", "verify",
+               "report", "paper")  # fmt: skip
+
+
+def is_local(name: str) -> bool:
+    """Whether a rule, or the folder or file of its log under ``logs/``, is a local rule's."""
+    return name.split(".")[0].startswith(LOCAL_RULES)
 
 
 @dataclass(frozen=True, order=True)

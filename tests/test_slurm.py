@@ -19,10 +19,10 @@ import yaml
 
 from cftrain.pipeline import paths
 from slurm_workflow import (
-    LOCAL_RULES,
     ROOT,
     Run,
     cluster_state,
+    is_local,
     job_counts,
     profile_settings,
     slurm_job_ids_in_logs,
@@ -81,7 +81,7 @@ def test_every_smoke_job_ran_under_slurm(slurm_smoke):
     in_logs = slurm_job_ids_in_logs(slurm_smoke.workdir)
     assert in_logs, f"no rule log under {SMOKE_ROOT}/logs"
     logs = slurm_smoke.workdir / SMOKE_ROOT / "logs"
-    local = {log for log in in_logs if log.relative_to(logs).parts[0] in LOCAL_RULES}
+    local = {log for log in in_logs if is_local(log.relative_to(logs).parts[0])}
     assert local and all(in_logs[log] is None for log in local)  # beside Snakemake, no job
     not_slurm = [str(log) for log, job in in_logs.items() if job is None and log not in local]
     assert not not_slurm, f"rule logs without a Slurm job id: {not_slurm}"
@@ -99,8 +99,8 @@ def test_smoke_tables_through_slurm_equal_local_run(slurm_smoke, local_smoke):
 
 
 def test_grouping_submits_one_slurm_job_per_group(slurm_smoke, tmp_path):
-    """profiles/slurm groups training, evaluation and table jobs: the run submitted one Slurm
-    job per group plus one per ungrouped job, far fewer than it ran jobs."""
+    """profiles/slurm groups training and evaluation jobs (the table stage is local): the run
+    submitted one Slurm job per group plus one per ungrouped job, far fewer than it ran jobs."""
     settings = profile_settings("slurm")
     groups, sizes = settings["groups"], settings["group-components"]
     dry = snakemake(tmp_path, "--config", SMOKE, "--dry-run", profile="slurm")
@@ -118,7 +118,9 @@ def test_grouping_submits_one_slurm_job_per_group(slurm_smoke, tmp_path):
         else:
             assert 1 <= planned.count(group) <= n_groups
     ungrouped = sum(
-        n for rule, n in counts.items() if rule not in groups and rule not in {"all", *LOCAL_RULES}
+        n
+        for rule, n in counts.items()
+        if rule not in groups and rule != "all" and not is_local(rule)
     )
     submitted = slurm_smoke.slurm_jobs()
     assert len(submitted) == len(planned) + ungrouped
@@ -225,7 +227,7 @@ def test_failed_job_is_reported_and_rerun_submits_only_missing_jobs(cluster, tmp
     ungrouped = sum(
         n
         for rule, n in planned.items()
-        if rule not in groups and rule not in LOCAL_RULES and not rule.startswith("train_")
+        if rule not in groups and not is_local(rule) and not rule.startswith("train_")
     )
     # one Slurm job per planned group job (a table job and the tables reading it form one)
     assert len(resubmitted) == len(re.findall(r"Group job \w+", plan.output)) + ungrouped

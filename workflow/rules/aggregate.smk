@@ -15,6 +15,7 @@ for exp in EXPERIMENTS.values():
             L.log("aggregate", experiment=exp.name),
         benchmark:
             L.benchmark("aggregate", experiment=exp.name)
+        localrule: True
         conda:
             "../../envs/cftrain.yaml"
         threads: 1
@@ -42,6 +43,7 @@ rule main_table:
         L.log("main_table"),
     benchmark:
         L.benchmark("main_table")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -64,6 +66,7 @@ rule wall_times:
         L.log("wall_times"),
     benchmark:
         L.benchmark("wall_times")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -5,6 +5,7 @@ rule data:
         L.log("data"),
     benchmark:
         L.benchmark("data")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -78,6 +78,7 @@ for name, figures in DRAWN.items():
             L.log("figures", notebook=name),
         benchmark:
             L.benchmark("figures", notebook=name)
+        localrule: True
         conda:
             "../../envs/cftrain.yaml"
         threads: 1

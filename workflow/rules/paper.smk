@@ -53,6 +53,7 @@ rule report:
         OUT.log("report"),
     benchmark:
         OUT.benchmark("report")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -92,6 +93,7 @@ rule paper:
         OUT.log("paper"),
     benchmark:
         OUT.benchmark("paper")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

@@ -24,6 +24,7 @@ rule verify:
         L.log("verify"),
     benchmark:
         L.benchmark("verify")
+    localrule: True
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
