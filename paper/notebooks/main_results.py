@@ -80,17 +80,7 @@ def reduction_bars(ax, df, title, table, metric):
     )
     ax.errorbar(x, value, yerr=std, fmt="none", ecolor="k", elinewidth=0.8, zorder=3)
     pub = [published(table, metric, d) for d in df["dataset"]]
-    ax.scatter(
-        x + 0.36,
-        pub,
-        marker="<",
-        s=16,
-        c=style.PUBLISHED_COLOR,
-        edgecolors="k",
-        linewidths=0.4,
-        label="published",
-        zorder=4,
-    )
+    style.published(ax, x + 0.36, pub, "<", 16)
     span = np.nanmax(np.abs(np.r_[value + std, value - std, pub]))
     for i, star in enumerate(df["star"].astype(str) == "True"):
         if star:  # beyond the whisker, on the side the bar points to
@@ -192,17 +182,7 @@ if "validity" in expected_figures:
                 published("validity", "validity", d, rows.loc[o, "model"], rows.loc[o, "source"])
                 for d, o in zip(rows["dataset"], order, strict=True)
             ]
-            ax.scatter(
-                x + shift,
-                pub,
-                marker="D",
-                s=10,
-                c=style.PUBLISHED_COLOR,
-                edgecolors="k",
-                linewidths=0.4,
-                zorder=4,
-                label="published" if k == 1 else None,
-            )
+            style.published(ax, x + shift, pub, "D", 10, "published" if k == 1 else None)
         ax.set_xticks(x, order, rotation=45, ha="right", rotation_mode="anchor")
         ax.set(title=setting.capitalize(), ylim=(0, 1.08))
         ax.grid(axis="x", visible=False)
