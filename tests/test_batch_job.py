@@ -144,10 +144,13 @@ def test_cli_train_batch_trains_the_named_cells(tmp_path, capsys):
     assert json.loads((tmp_path / "s1" / "params.json").read_text())["batch"] == "b007"
 
 
-def test_the_dag_side_batch_fields_are_the_libraries():
-    from cftrain.training import BATCH_FIELDS
+def test_the_dag_side_batch_fields_are_the_libraries_and_name_config_fields():
+    import dataclasses
 
-    assert cfg.BATCH_FIELDS == BATCH_FIELDS
+    from cftrain.training import BATCH_FIELDS, TrainingConfig
+
+    assert cfg.BATCH_FIELDS is BATCH_FIELDS  # one tuple, not a copy that can drift
+    assert set(BATCH_FIELDS) <= {f.name for f in dataclasses.fields(TrainingConfig)}
 
 
 def test_a_batch_job_killed_mid_epoch_resumes_bitwise(tmp_path):

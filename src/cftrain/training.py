@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from cftrain import checkpoint as checkpoints
 from cftrain import objectives, validation
+from cftrain.batch_fields import BATCH_FIELDS
 from cftrain.batch_search import CellSettings, stack_generators
 from cftrain.categorical import OFF, Categorical
 from cftrain.cell_adam import CellAdam
@@ -76,18 +77,6 @@ LOG_COLUMNS = (
     "n_skipped",
     "n_search_nonfinite",
     "seconds",
-)
-#: config fields the cells of one batch share; all others may differ per cell
-BATCH_FIELDS = (
-    "objective",
-    "nepochs",
-    "batch_size",
-    "nce",
-    "burnin",
-    "generator",
-    "protect_immutable",
-    "categorical",
-    "domain_bound",
 )
 
 TensorLike = torch.Tensor | np.ndarray

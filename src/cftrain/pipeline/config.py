@@ -30,6 +30,7 @@ import yaml
 
 from cftrain import sizes
 from cftrain.atomic import atomic_path
+from cftrain.batch_fields import BATCH_FIELDS
 
 #: training parameters that do not change a vanilla (BL) run: its cells are not duplicated
 #: per value (issue 14, method §2.7 "vanilla cells not duplicated per generator setting")
@@ -636,19 +637,6 @@ def evaluation_owners(
     return owners
 
 
-#: TrainingConfig fields the cells of one batch share: :data:`cftrain.training.BATCH_FIELDS`,
-#: repeated here because planning the DAG must not import torch (a test checks they agree)
-BATCH_FIELDS = (
-    "objective",
-    "nepochs",
-    "batch_size",
-    "nce",
-    "burnin",
-    "generator",
-    "protect_immutable",
-    "categorical",
-    "domain_bound",
-)
 #: cells per training job (config key ``train_batch_size``): issue 25's prototype measured
 #: 10.7× for 96 stacked moons cells; 32 keeps several jobs per experiment for parallel cores
 TRAIN_BATCH_SIZE = 32
