@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
-import platform
 import time
-from pathlib import Path
 
 import torch
 
+from benchmarks._common import write_result
 from cftrain import data, models
 from cftrain.experiment import cell_config
 from cftrain.training import Cell, train_cells
@@ -70,20 +68,12 @@ def main() -> None:
                  "cells": args.alone})  # fmt: skip
     print(rows[-1], flush=True)
     one = rows[-1]["seconds_per_cell_epoch"]
-    for r in rows:
-        r["speedup"] = one / r["seconds_per_cell_epoch"]
-    out = {
-        "what": __doc__.split("\n\n")[0],
-        "epochs": args.epochs,
-        "threads": 1,
-        "machine": f"{platform.processor() or platform.machine()}, 2 cores shared with other "
-        "sessions (contended: absolute times vary, ratios less)",
-        "torch": torch.__version__,
-        "rows": rows,
-    }
-    path = Path(__file__).parent / "results" / "batch_size.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(path)
+    figures = {"epochs": args.epochs, "cells_alone": args.alone,
+               "seconds_per_cell_epoch_alone": one}  # fmt: skip
+    for r in rows[:-1]:
+        figures[f"seconds_per_cell_epoch_k{r['k']}"] = r["seconds_per_cell_epoch"]
+        figures[f"speedup_k{r['k']}"] = one / r["seconds_per_cell_epoch"]
+    print(write_result("batch_size", figures))
 
 
 if __name__ == "__main__":
