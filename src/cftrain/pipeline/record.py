@@ -205,8 +205,9 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def write_archive(rows: list[dict], archive: str | Path) -> Path:
-    """A reproducible ``.tar.gz`` of the manifest's files (paths as listed) and the manifest."""
+def write_archive(rows: list[dict], archive: str | Path, **where: Any) -> dict[str, Any]:
+    """A reproducible ``.tar.gz`` of the manifest's files (paths as listed) and the manifest;
+    returns the archive's own manifest row (kind ``archive``, its SHA-256 and size)."""
     manifest = io.StringIO()
     writer = csv.DictWriter(manifest, FIELDS, restval="", lineterminator="\n")
     writer.writeheader()
@@ -222,7 +223,17 @@ def write_archive(rows: list[dict], archive: str | Path) -> Path:
         for row in sorted(rows, key=lambda r: r["path"]):
             with open(row["path"], "rb") as f:
                 tar.addfile(_tar_info(row["path"], int(row["bytes"])), f)
-    return Path(archive)
+    archive = Path(archive)
+    row = _row("archive", archive.name, **where)
+    return {**row, "sha256": sha256_file(archive), "bytes": archive.stat().st_size}
+
+
+def _copy_outputs(results_root: str | Path, record: Path, outputs: Iterable[str | Path]) -> None:
+    """Copy final outputs (paths relative to the results root) to the same place in the record."""
+    for rel in outputs:
+        target = record / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(results_root) / rel, target)
 
 
 def final_outputs(results: paths.Layout, experiments: Iterable[str], tables_only: bool) -> list:
@@ -268,10 +279,7 @@ def pack(
     experiments = recorded_experiments(results)
     outputs = final_outputs(results, experiments, tables_only)
     _clear(record)
-    for rel in outputs:
-        target = record / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(results_root) / rel, target)
+    _copy_outputs(results_root, record, outputs)
     summary: dict[str, Any] = {"record": str(record), "outputs": len(outputs)}
     if not tables_only:
         _render_pages(record / "paper" / "paper.pdf", record / PAGES_DIR)
@@ -280,9 +288,7 @@ def pack(
         archive = (
             Path(archive_dir or results.path("archive_dir")) / f"cftrain-record-{scale}.tar.gz"
         )
-        write_archive(rows, archive)
-        archive_row = _row("archive", archive.name)
-        archive_row.update(sha256=sha256_file(archive), bytes=archive.stat().st_size)
+        archive_row = write_archive(rows, archive)
         write_manifest([*rows, archive_row], record / MANIFEST)
         summary.update(
             files=len(rows),
@@ -339,19 +345,14 @@ def add(
     found += [Path(results.root, "notebooks", f"{nb}.ipynb") for nb in notebooks]
     if missing := [str(p) for p in found if not Path(p).is_file()]:
         raise FileNotFoundError(f"the run lacks {missing[:5]}: run its figures and tables first")
-    for path in found:
-        target = record / results.relative(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+    _copy_outputs(results_root, record, [results.relative(p) for p in found])
     rows, _ = manifest_rows(results, run)
     rows = [r for r in rows if r.get("experiment") in run]  # the data are the record's
     archive = Path(archive_dir or results.path("archive_dir")) / (
         f"cftrain-record-{recorded['config']['scale']}-{'-'.join(names)}.tar.gz"
     )
-    write_archive(rows, archive)
+    archive_row = write_archive(rows, archive, experiment=" ".join(names))
     old = read_manifest(record / MANIFEST)
-    archive_row = _row("archive", archive.name, experiment=" ".join(names))
-    archive_row.update(sha256=sha256_file(archive), bytes=archive.stat().st_size)
     write_manifest([*old, *({**r, "archive": archive.name} for r in rows), archive_row],
                    record / MANIFEST)  # fmt: skip
     this = run_provenance({n: e.spec for n, e in run.items()}, names)
@@ -375,7 +376,7 @@ def unpack(archive: str | Path, record_root: str | Path, into: str | Path = ".")
         want = ", ".join(r["sha256"] for r in expected) or "none recorded"
         raise SystemExit(f"{archive}: SHA-256 {actual} is not the record's ({want})")
     # the recorded run's own archive holds the rows without an archive name; an added one, its
-    own = "" if match[0] is expected[0] and not match[0].get("archive") else match[0]["path"]
+    own = "" if match[0] is expected[0] else match[0]["path"]
     files = {
         r["path"]: r for r in rows if r["kind"] != "archive" and (r.get("archive") or "") == own
     }
