@@ -34,8 +34,9 @@ EXPERIMENTS = cfg.experiments(config, ROOT)
 # after a config change ended with cells missing (docs/architecture.md). A missing spec file is
 # the spec job's, so a run that stops before any job writes nothing.
 for _name, _exp in EXPERIMENTS.items():
-    if os.path.isfile(L.path("spec", experiment=_name)):
-        cfg.write_spec(_exp, L.path("spec", experiment=_name))
+    _spec = L.path("spec", experiment=_name)
+    if os.path.isfile(_spec):
+        cfg.write_spec(_exp, _spec)
 
 
 def write_spec_job(experiment, out, log):
