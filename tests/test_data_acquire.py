@@ -50,12 +50,15 @@ def test_pinned_digests_match_the_mirror(data_mirror: Path) -> None:
     sums = dict(
         reversed(line.split()) for line in (data_mirror / "SHA256SUMS").read_text().splitlines()
     )
-    for relpath, spec in RAW_FILES.items():
+    # the shared mirror holds the public raw files; the reference's preprocessed rows
+    # (reference/*, pinned from CE.jl's git blobs) are not among them
+    public = {rel: spec for rel, spec in RAW_FILES.items() if not rel.startswith("reference/")}
+    for relpath, spec in public.items():
         assert sums[relpath] == spec.sha256, relpath
 
 
 def test_mirror_file_used_in_place(tmp_path: Path, data_mirror: Path, network) -> None:
-    path = fetch(ADULT, raw_dir=tmp_path / "raw", mirror=data_mirror)
+    path = fetch(ADULT, raw_dir=tmp_path / "raw", mirrors=(data_mirror,))
     assert path == data_mirror / ADULT.relpath
     assert network["calls"] == [] and files_under(tmp_path) == []
 
@@ -69,7 +72,7 @@ def test_corrupted_cache_file_is_an_error_and_not_used(
     data[100] ^= 0xFF
     local.write_bytes(bytes(data))
     with pytest.raises(ChecksumError) as err:
-        fetch(ADULT, raw_dir=tmp_path / "raw", mirror=data_mirror)
+        fetch(ADULT, raw_dir=tmp_path / "raw", mirrors=(data_mirror,))
     message = str(err.value)
     assert ADULT.relpath in message and ADULT.sha256 in message and sha(bytes(data)) in message
     # load() refuses too, although the mirror holds a good copy; nothing gets processed.
@@ -84,14 +87,14 @@ def test_corrupted_mirror_file_is_an_error(tmp_path: Path, data_mirror: Path, ne
     good = (data_mirror / CREDIT.relpath).read_bytes()
     (mirror / CREDIT.relpath).write_bytes(good[:-10])
     with pytest.raises(ChecksumError, match=CREDIT.sha256):
-        fetch(CREDIT, raw_dir=tmp_path / "raw", mirror=mirror)
+        fetch(CREDIT, raw_dir=tmp_path / "raw", mirrors=(mirror,))
     assert network["calls"] == []
 
 
 def test_missing_file_without_mirror_or_network(tmp_path: Path, network) -> None:
     raw = tmp_path / "raw"
     with pytest.raises(RawFileUnavailableError) as err:
-        fetch(ADULT, raw_dir=raw, mirror=None)
+        fetch(ADULT, raw_dir=raw)
     message = str(err.value)
     destination = str((raw / ADULT.relpath).resolve())
     assert ADULT.relpath in message
@@ -106,13 +109,18 @@ def test_missing_file_without_mirror_or_network(tmp_path: Path, network) -> None
 
 def test_missing_file_in_configured_mirror_is_reported(tmp_path: Path, network) -> None:
     with pytest.raises(RawFileUnavailableError) as err:
-        load("credit", cache_dir=tmp_path / "data", mirror=tmp_path / "empty-mirror")
+        load(
+            "credit",
+            cache_dir=tmp_path / "data",
+            mirror=tmp_path / "empty-mirror",
+            tabular_rows="raw",
+        )
     assert f"mirror {(tmp_path / 'empty-mirror' / CREDIT.relpath).resolve()}" in str(err.value)
 
 
 def test_gmsc_explains_the_login_wall(tmp_path: Path, network) -> None:
     with pytest.raises(RawFileUnavailableError) as err:
-        load("gmsc", cache_dir=tmp_path)
+        load("gmsc", cache_dir=tmp_path, tabular_rows="raw")
     message = str(err.value)
     assert "kaggle.com/c/GiveMeSomeCredit" in message and "login" in message
     assert str((tmp_path / "raw" / GMSC.relpath).resolve()) in message
@@ -124,18 +132,18 @@ def test_download_is_verified_and_written_atomically(
 ) -> None:
     network["payloads"][CREDIT.sources[0].url] = (data_mirror / CREDIT.relpath).read_bytes()
     raw = tmp_path / "raw"
-    path = fetch(CREDIT, raw_dir=raw, mirror=None)
+    path = fetch(CREDIT, raw_dir=raw)
     assert path == raw / CREDIT.relpath and sha(path.read_bytes()) == CREDIT.sha256
     assert files_under(raw) == [path]  # the temp file was moved, not left behind
     network["payloads"].clear()
-    assert fetch(CREDIT, raw_dir=raw, mirror=None) == path  # now from the cache
+    assert fetch(CREDIT, raw_dir=raw) == path  # now from the cache
     assert len(network["calls"]) == 1
 
 
 def test_download_with_wrong_digest_is_discarded(tmp_path: Path, network) -> None:
     network["payloads"][CREDIT.sources[0].url] = b"ID,LIMIT_BAL\n1,2\n"
     with pytest.raises(RawFileUnavailableError) as err:
-        fetch(CREDIT, raw_dir=tmp_path / "raw", mirror=None)
+        fetch(CREDIT, raw_dir=tmp_path / "raw")
     message = str(err.value)
     assert "checksum mismatch" in message and CREDIT.sha256 in message
     assert sha(b"ID,LIMIT_BAL\n1,2\n") in message
@@ -165,12 +173,12 @@ def test_archive_member_is_extracted_and_checked(tmp_path: Path, network, pack) 
     url = "https://example.invalid/toy.archive"
     spec = RawFile("toy/toy.data", sha(content), (Source(url, "Pkg/toy.data", sha(archive)),))
     network["payloads"][url] = archive
-    path = fetch(spec, raw_dir=tmp_path, mirror=None)
+    path = fetch(spec, raw_dir=tmp_path)
     assert path.read_bytes() == content and files_under(tmp_path) == [path]
     network["payloads"][url] = archive + b"\0"  # archive digest no longer matches
     path.unlink()
     with pytest.raises(RawFileUnavailableError, match="archive"):
-        fetch(spec, raw_dir=tmp_path, mirror=None)
+        fetch(spec, raw_dir=tmp_path)
     assert files_under(tmp_path) == []
 
 
@@ -182,12 +190,12 @@ def test_cached_processed_dataset_needs_no_raw_files(
     shutil.copy(
         data_mirror / "california_housing" / "cal_housing.data", mirror / "california_housing"
     )
-    built = load("cali", cache_dir=tmp_path / "data", mirror=mirror)
+    built = load("cali", cache_dir=tmp_path / "data", mirror=mirror, tabular_rows="raw")
     shutil.rmtree(mirror)
-    again = load("cali", cache_dir=tmp_path / "data")
+    again = load("cali", cache_dir=tmp_path / "data", tabular_rows="raw")
     assert again.description == built.description
     with pytest.raises(RawFileUnavailableError):  # other parameters: a miss, raw file needed
-        load("cali", cache_dir=tmp_path / "data", seed=1)
+        load("cali", cache_dir=tmp_path / "data", seed=1, tabular_rows="raw")
 
 
 def test_negative_n_sigma_rejected(tmp_path: Path) -> None:

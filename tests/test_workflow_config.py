@@ -182,8 +182,9 @@ def test_every_appendix_grid_validates_and_plans_jobs():
 def test_missing_raw_file_fails_with_the_library_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CFTRAIN_DATA_DIR", str(tmp_path / "data"))
     with pytest.raises(data.RawFileUnavailableError, match="Kaggle requires a login"):
-        cfg.check_raw_files(["moons", "gmsc"], mirror=tmp_path / "empty")
+        cfg.check_raw_files(["moons", "gmsc"], mirror=tmp_path / "empty", tabular_rows="raw")
     cfg.check_raw_files(["moons", "adult"], mirror=tmp_path / "empty")  # downloadable: the job
+    cfg.check_raw_files(["gmsc"], mirror=tmp_path / "empty")  # the reference's rows: downloadable
 
 
 def test_identical_cells_of_two_experiments_train_one_model():

@@ -61,7 +61,8 @@ onstart:
     # here, not at parse time, so `--lint` and dry runs work without the raw files (and
     # planning imports no torch); both still stop the run before any job
     if not FROM_RECORD:
-        cfg.check_raw_files(DATASETS, config["data_mirror"])
+        for e in EXPERIMENTS.values():
+            cfg.check_raw_files(e.datasets, config["data_mirror"], e.spec["tabular_rows"])
         if workflow.local_exec:  # a cluster's jobs run on nodes with their own GPUs
             cfg.check_device(config["device"])
 

@@ -48,6 +48,7 @@ rule report:
     output:
         generated=[OUT.path("generated", name=n) for n in report_outputs.GENERATED],
         comparison=[OUT.path("comparison", ext=ext) for ext in ("csv", "tex")],
+        comparison_rows=OUT.path("comparison_rows"),
         provenance=OUT.path("provenance"),
     log:
         OUT.log("report"),

@@ -24,7 +24,7 @@ from cftrain.data.acquire import (
     RawFileUnavailableError,
     data_root,
     fetch,
-    mirror_dir,
+    mirror_dirs,
 )
 from cftrain.data.bundle import Dataset
 from cftrain.data.own import from_arrays
@@ -39,6 +39,7 @@ __all__ = [
     "RawFileUnavailableError",
     "from_arrays",
     "load",
+    "raw_inputs",
 ]
 
 
@@ -57,8 +58,23 @@ def _synthetic(name: str, paths: dict[str, Path], **params) -> Dataset:
     return synthetic.build(name, **params)
 
 
-def _tabular(name: str, paths: dict[str, Path], **params) -> Dataset:
+def _tabular(name: str, paths: dict[str, Path], tabular_rows: str = "raw", **params) -> Dataset:
+    if tabular_rows == "reference":
+        params.pop("seed")  # the reference's draw is fixed: the data seed does not enter
+        return tabular.build_reference(name, paths["data"], **params)
     return tabular.build(name, paths["data"], **params)
+
+
+def raw_inputs(name: str, tabular_rows: str = "reference") -> dict[str, str]:
+    """The raw files (role → path in the raw layout) that dataset ``name`` is built from:
+    for CH, Credit and GMSC they depend on ``tabular_rows``."""
+    if tabular_rows not in tabular.ROWS:
+        raise ValueError(
+            f"tabular_rows must be one of {', '.join(tabular.ROWS)}, got {tabular_rows!r}"
+        )
+    if name in tabular.REFERENCE_FILES and tabular_rows == "reference":
+        return {"data": tabular.REFERENCE_FILES[name]}
+    return DATASETS[name].raw
 
 
 DATASETS: dict[str, Builder] = {
@@ -80,6 +96,7 @@ def load(
     seed: int = DATA_SEED,
     split_seed: int = SPLIT_SEED,
     blob_centres: str = "reference",
+    tabular_rows: str = "reference",
 ) -> Dataset:
     """Dataset ``name``, processed as in method §4, from the cache or freshly built.
 
@@ -88,6 +105,9 @@ def load(
     MNIST sampling). split_seed: synthetic pool shuffle and validation split.
     blob_centres: LS/OL centres, ``"reference"`` (Julia's ``Xoshiro(42)`` draws, method §4.1)
     or ``"stream"`` (our own earlier draws); part of the cache key of those two datasets only.
+    tabular_rows: CH, Credit and GMSC from the reference's preprocessed rows (``"reference"``,
+    its undersampling draw; ``seed`` then does not enter) or from the raw files with our own
+    draw (``"raw"``); part of the cache key of those three datasets only (method §4.2).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
@@ -99,15 +119,18 @@ def load(
     if name in synthetic.BLOBS:
         synthetic.centres_for(blob_centres, seed)  # validates the option before any work
         params["blob_centres"] = blob_centres
-    raw_sha256 = {rel: RAW_FILES[rel].sha256 for rel in builder.raw.values()}
+    raw = raw_inputs(name, tabular_rows)
+    if name in tabular.REFERENCE_FILES:
+        params["tabular_rows"] = tabular_rows
+    raw_sha256 = {rel: RAW_FILES[rel].sha256 for rel in raw.values()}
     target = cache.path_for(root / "processed", name, params, raw_sha256)
     cached = cache.read(target)
     if cached is not None:
         return cached
-    source = mirror_dir(mirror)
+    mirrors = mirror_dirs(mirror)
     paths = {
-        role: fetch(RAW_FILES[rel], raw_dir=root / "raw", mirror=source)
-        for role, rel in builder.raw.items()
+        role: fetch(RAW_FILES[rel], raw_dir=root / "raw", mirrors=mirrors)
+        for role, rel in raw.items()
     }
     ds = builder.build(paths, **params)
     ds = replace(ds, meta={**ds.meta, "params": params, "raw_sha256": raw_sha256})

@@ -16,7 +16,13 @@ Decisions:
   ``adult.data`` only (method §4.2, "training file only").
 * California Housing is downloaded as sklearn's ``cal_housing.tgz`` and the member
   ``CaliforniaHousing/cal_housing.data`` extracted; both digests are checked.
-* Give Me Some Credit has no download (Kaggle login): the error says where to put it.
+* Give Me Some Credit's raw file has no download (Kaggle login): the error says where to
+  put it. The reference's preprocessed rows of it (below) do.
+* The reference's preprocessed rows of CH, Credit and GMSC (CE.jl's ``data-tabular``
+  artifact, method §4.2) are pinned to the repository commit that added them
+  (``REFERENCE_COMMIT``): raw.githubusercontent.com serves a file at a commit unchanged.
+* ``$CFTRAIN_DATA_MIRROR`` may list several mirror folders (``os.pathsep``-separated),
+  searched in order: a read-only shared mirror plus a folder of one's own.
 """
 
 from __future__ import annotations
@@ -149,6 +155,32 @@ RAW_FILES: dict[str, RawFile] = {
 }
 
 
+#: CE.jl commit holding ``dev/artifacts/upload/data/tabular/`` (the reference's rows)
+REFERENCE_COMMIT = "ce5c7739e0c0378f014c38b5e4272c64dd06ace2"
+
+
+def _reference(name: str, sha256: str) -> RawFile:
+    url = (
+        "https://raw.githubusercontent.com/JuliaTrustworthyAI/CounterfactualExplanations.jl/"
+        f"{REFERENCE_COMMIT}/dev/artifacts/upload/data/tabular/{name}"
+    )
+    return RawFile(f"reference/{name}", sha256, (Source(url),))
+
+
+RAW_FILES.update(
+    (f.relpath, f)
+    for f in (
+        _reference(
+            "cal_housing.csv", "7777da56fae024f8a0cd2eb014c8f03b75a0eae591376828e38ff21156be4aef"
+        ),
+        _reference(
+            "credit_default.csv", "9105fb70f002f4963426b16a229e35f5cd118d2613b9e90e72139e065c8c1380"
+        ),
+        _reference("gmsc.csv", "e00a2463dcceb90a0ac6ea37044750f417ebe62f51380a9bc75d6e08fd43e0f4"),
+    )
+)
+
+
 def data_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """Data directory holding ``raw/`` and ``processed/``: argument, $CFTRAIN_DATA_DIR, ``data``."""
     if cache_dir is not None:
@@ -156,12 +188,11 @@ def data_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("CFTRAIN_DATA_DIR") or "data")
 
 
-def mirror_dir(mirror: str | os.PathLike | None = None) -> Path | None:
-    """Read-only mirror of the raw layout: argument, else $CFTRAIN_DATA_MIRROR, else none."""
-    if mirror is not None:
-        return Path(mirror)
-    env = os.environ.get("CFTRAIN_DATA_MIRROR")
-    return Path(env) if env else None
+def mirror_dirs(mirror: str | os.PathLike | None = None) -> tuple[Path, ...]:
+    """Read-only mirrors of the raw layout, searched in order: the argument, else
+    $CFTRAIN_DATA_MIRROR (either may list folders separated by ``os.pathsep``), else none."""
+    text = os.fspath(mirror) if mirror is not None else os.environ.get("CFTRAIN_DATA_MIRROR", "")
+    return tuple(Path(part) for part in text.split(os.pathsep) if part)
 
 
 def sha256_of(path: Path) -> str:
@@ -181,16 +212,16 @@ def _verify(path: Path, expected: str, what: str, hint: str = "") -> None:
         )
 
 
-def fetch(spec: RawFile, *, raw_dir: Path, mirror: Path | None) -> Path:
-    """Path of a verified copy of ``spec``: cache, then mirror, then each download URL."""
+def fetch(spec: RawFile, *, raw_dir: Path, mirrors: tuple[Path, ...] = ()) -> Path:
+    """Path of a verified copy of ``spec``: cache, then each mirror, then each download URL."""
     local = raw_dir / spec.relpath
     if local.is_file():
         _verify(local, spec.sha256, spec.relpath, "; delete it to fetch it again")
         return local
     tried = [f"local cache {local.resolve()}: not found"]
-    if mirror is None:
+    if not mirrors:
         tried.append("mirror: none configured (set CFTRAIN_DATA_MIRROR or pass mirror=)")
-    else:
+    for mirror in mirrors:
         candidate = mirror / spec.relpath
         if candidate.is_file():
             _verify(candidate, spec.sha256, spec.relpath, "; fix or remove the mirror copy")

@@ -213,17 +213,21 @@ def from_rows(
     )
 
 
-#: the reference's preprocessed files (CE.jl's ``data-tabular`` artifact) by dataset
-REFERENCE_FILES = {"cali": "cal_housing.csv", "credit": "credit_default.csv", "gmsc": "gmsc.csv"}
+#: the reference's preprocessed rows (CE.jl's ``data-tabular`` artifact; method §4.2) by
+#: dataset, as paths in the raw layout (:mod:`cftrain.data.acquire` pins them)
+REFERENCE_FILES = {
+    "cali": "reference/cal_housing.csv",
+    "credit": "reference/credit_default.csv",
+    "gmsc": "reference/gmsc.csv",
+}
+#: where the rows of CH, Credit and GMSC come from: the reference's balanced rows (default,
+#: the reference's undersampling draw) or this project's draw from the raw files
+ROWS = ("reference", "raw")
 
 
 def read_reference_rows(name: str, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows of the reference's own preprocessed file of ``name`` (balanced, in the order
-    its train/test split used, a ``target`` column), with our reader's column names.
-
-    Not a data source of the workflow: it separates the reference's undersampling draw and
-    row order from everything else when a result differs (issue 17).
-    """
+    its train/test split used, a ``target`` column), with our reader's column names."""
     table = pd.read_csv(path)
     if "target" not in table.columns:
         raise ValueError(f"{path}: no 'target' column; columns are {list(table.columns)}")
@@ -231,3 +235,9 @@ def read_reference_rows(name: str, path: Path) -> tuple[pd.DataFrame, np.ndarray
     if name == "cali":
         frame = frame.astype(np.float64)
     return frame, table["target"].to_numpy(np.int64)
+
+
+def build_reference(name: str, path: Path, *, n_sigma: float, split_seed: int) -> Dataset:
+    """Dataset ``name`` from the reference's preprocessed rows: its undersampling draw and
+    row order, then steps 3–4 exactly as for our own draw."""
+    return from_rows(name, *read_reference_rows(name, path), n_sigma=n_sigma, split_seed=split_seed)

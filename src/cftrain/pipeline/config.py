@@ -269,6 +269,13 @@ class Experiment:
     def tables(self) -> list[str]:
         return list(self.spec["tables"])
 
+    @property
+    def data(self) -> dict[str, Any]:
+        """Data options of every job's ``data.load``, named only where not the default, so
+        the specs (and digests) of experiments on the default data stay as they were."""
+        rows = self.spec["tabular_rows"]
+        return {} if rows == "reference" else {"data": {"tabular_rows": rows}}
+
     def cell(self, cell: str) -> Cell:
         found = {c.id: c for c in self.cells}.get(cell)
         if found is None:
@@ -310,6 +317,7 @@ class Experiment:
             "mutability": bool(spec["mutability"]),
             "final_options": {k: v for k, v in spec["final_options"].items() if v is not None},
             "overrides": overrides,
+            **self.data,
         }
 
     def performance(self, dataset: str) -> dict[str, Any]:
@@ -323,6 +331,7 @@ class Experiment:
             "rounds": perf["ig_rounds"],
             "sample_size": perf["ig_sample_size"],
             "steps": perf["ig_steps"],
+            **self.data,
         }
 
     def evaluation(self, dataset: str, group: str, protocol: str) -> dict[str, Any]:
@@ -373,6 +382,7 @@ class Experiment:
             "n_runs": sizes.n_runs(dataset, self.name) if n_runs is None else n_runs,
             "seed": spec["seed"],
             "cells": [c.id for c in cells],
+            **self.data,
         }
 
 
@@ -781,14 +791,16 @@ def check_device(device: str) -> None:
         raise ConfigError(f"config: key 'device': {err}") from None
 
 
-def check_raw_files(datasets: Iterable[str], mirror: str | Path | None = None) -> None:
+def check_raw_files(
+    datasets: Iterable[str], mirror: str | Path | None = None, tabular_rows: str = "reference"
+) -> None:
     """Fail before any job when a dataset's raw file can be neither found nor downloaded
-    (Give Me Some Credit sits behind Kaggle's login), with the library's message."""
-    from cftrain.data import DATASETS
-    from cftrain.data.acquire import RAW_FILES, data_root, fetch, mirror_dir
+    (Give Me Some Credit's raw file sits behind Kaggle's login), with the library's message."""
+    from cftrain.data import raw_inputs
+    from cftrain.data.acquire import RAW_FILES, data_root, fetch, mirror_dirs
 
     for name in datasets:
-        for rel in DATASETS[name].raw.values():
+        for rel in raw_inputs(name, tabular_rows).values():
             spec = RAW_FILES[rel]
             if not spec.sources:  # no download: it must be local now, fetch says where
-                fetch(spec, raw_dir=data_root() / "raw", mirror=mirror_dir(mirror))
+                fetch(spec, raw_dir=data_root() / "raw", mirrors=mirror_dirs(mirror))

@@ -76,6 +76,11 @@ def data_job(name: str, out: str | Path, mirror: str | Path | None = None) -> di
     return summary
 
 
+def _dataset(spec: Mapping[str, Any]) -> data.Dataset:
+    """The job's dataset, with the experiment's data options (``tabular_rows``) where set."""
+    return data.load(spec["dataset"], **spec.get("data", {}))
+
+
 def _checkpoint_dir(out: Path, config: TrainingConfig) -> Path:
     """A checkpoint folder per config, so a changed config never resumes a stale run."""
     digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:12]
@@ -106,7 +111,7 @@ def train_job(
     out = Path(out)
     config = training_config(spec)
     used = resolve_device(device)
-    ds = data.load(spec["dataset"])
+    ds = _dataset(spec)
     checkpoint = _checkpoint_dir(out, config)
     start = time.perf_counter()
     result = train_cell(
@@ -229,7 +234,7 @@ def train_batch_job(
     if not todo:
         return f"batch {batch}: all {len(specs)} cells already trained"
     used = resolve_device(device)
-    ds = data.load(todo[0][0]["dataset"])
+    ds = _dataset(todo[0][0])
     cells, where = [], {}
     for spec, out in todo:
         config = training_config(spec)
@@ -398,7 +403,7 @@ def evaluate_job(
     if unknown:
         raise ValueError(f"evaluate: --reuse names cells {unknown} that are not in the group")
     used = resolve_device(device)
-    ds = data.load(spec["dataset"])
+    ds = _dataset(spec)
     settings = [EvalSetting(**s) for s in spec["settings"]]
     start = time.perf_counter()
     tables = {path: artifacts.read_evaluation(path) for path in set(reuse.values())}  # once each
@@ -557,7 +562,7 @@ def performance_job(
     FGSM/PGD curves over the ε grid (method §5.4) → one tidy CSV. ``expected``: (cell, seed) →
     the model identity each folder must hold (:func:`_models_by_seed`)."""
     used = resolve_device(device)
-    ds = data.load(spec["dataset"])
+    ds = _dataset(spec)
     x, y = ds.tensors("test", used)
     frames = []
     for seed, nets in sorted(_models_by_seed(model_dirs, ds, used, expected).items()):
@@ -591,7 +596,7 @@ def ig_job(
     model (method §5.5) → one CSV (dataset, seed, model, round, value). ``expected`` as for
     :func:`performance_job`."""
     used = resolve_device(device)
-    ds = data.load(spec["dataset"])
+    ds = _dataset(spec)
     x, y = ds.tensors("test", used)
     frames = []
     for seed, nets in sorted(_models_by_seed(model_dirs, ds, used, expected).items()):

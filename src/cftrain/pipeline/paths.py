@@ -65,6 +65,7 @@ TEMPLATES: dict[str, str] = {
     "paper": "paper/paper.pdf",
     "comparison_dir": "comparison",
     "comparison": "comparison/comparison.{ext}",
+    "comparison_rows": "comparison/rows.csv",
     "provenance": "provenance.json",
     "verify_dir": "verify",
     "verify": "verify/report.{ext}",  # csv | md | json

@@ -47,13 +47,18 @@ def published() -> pd.DataFrame:
         return pd.read_csv(fh)
 
 
-def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
+def _ours(results: str | Path, experiments: list[str], suffix: str = "") -> pd.DataFrame:
     """Our values in the published table's long layout (same KEYS), one row per training
-    seed (column ``seed``)."""
+    seed (column ``seed``); ``suffix`` :data:`tables.RAW_ROWS_SUFFIX` reads the experiments
+    on our own draw of CH, Credit and GMSC instead, under the published experiment names."""
     frames = []
 
     def load(key: str) -> pd.DataFrame | None:
-        df = tables.load(results, key, experiments, all_seeds=True)
+        if key + suffix not in tables.SOURCES:
+            return None
+        df = tables.load(results, key + suffix, experiments, all_seeds=True)
+        if df is not None and suffix:
+            df = df.assign(experiment=df["experiment"].str.removesuffix(suffix))
         return df if df is None or "seed" in df.columns else df.assign(seed=0)
 
     def reduction(key: str, table: str, metrics: tuple[str, ...]) -> None:
@@ -88,7 +93,7 @@ def _ours(results: str | Path, experiments: list[str]) -> pd.DataFrame:
     if (df := load("robustness")) is not None:
         frames.append(_robustness_points(df))
     if not frames:
-        return pd.DataFrame(columns=[*KEYS, "seed", "ours"])
+        return pd.DataFrame(columns=[*KEYS, "seed", *(c for c in COLUMNS if c.startswith("ours"))])
     ours = pd.concat(frames, ignore_index=True)
     ours = ours.rename(columns={"ci_low": "ours_ci_low", "ci_high": "ours_ci_high"})
     keep = [c for c in COLUMNS if c in ours.columns and not c.startswith("published")]
@@ -162,15 +167,16 @@ def _across_seeds(every_seed: pd.DataFrame) -> pd.DataFrame:
     return stats.drop(columns="compared").reset_index()
 
 
-def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
+def comparison(results: str | Path, experiments: Iterable[str], suffix: str = "") -> pd.DataFrame:
     """One row per published cell: published value, ours (first training seed), difference,
-    sign and star agreement, and the same cell across every training seed that ran.
+    sign and star agreement, and the same cell across every training seed that ran
+    (``suffix``: see :func:`_ours`).
     """
     pub = published().rename(
         columns={"value": "published", "std": "published_std", "star": "published_star"}
     )
     pub = pub.drop(columns=["ci_low", "ci_high"])
-    ours = _ours(results, list(experiments))
+    ours = _ours(results, list(experiments), suffix)
     across = _across_seeds(_agreement(pub.merge(ours, on=KEYS, how="inner")))
     first = ours.sort_values("seed", kind="stable").drop_duplicates(KEYS)
     out = pub.merge(first.drop(columns="seed"), on=KEYS, how="left")
@@ -180,3 +186,32 @@ def comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
             out[column] = np.nan
     out["difference"] = out["ours"] - out["published"]
     return _agreement(out)[COLUMNS]
+
+
+def rows_comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
+    """The published main-table cells of the datasets that also ran on our own draw of the
+    raw files (``<experiment>_raw``), with ours from both sources of rows side by side: the
+    reference's rows (the default) and our draw (method §4.2). Empty when no such run."""
+    experiments = list(experiments)
+    raw = comparison(results, experiments, tables.RAW_ROWS_SUFFIX)
+    raw = raw[raw["ours"].notna() & (raw["table"] == "main")]
+    if raw.empty:
+        return pd.DataFrame(columns=ROWS_COLUMNS)
+    reference = comparison(results, experiments).set_index(KEYS)
+    out = raw.set_index(KEYS)[["published", "published_star"]]
+    for rows, frame in (("reference", reference), ("raw", raw.set_index(KEYS))):
+        for column in ("ours", "ours_star", "n_seeds", "n_seeds_agree"):
+            out[f"{column}_{rows}"] = frame[column].reindex(out.index)
+    return out.reset_index()[ROWS_COLUMNS]
+
+
+ROWS_COLUMNS = [
+    *KEYS,
+    "published",
+    "published_star",
+    *(
+        f"{c}_{rows}"
+        for rows in ("reference", "raw")
+        for c in ("ours", "ours_star", "n_seeds", "n_seeds_agree")
+    ),
+]

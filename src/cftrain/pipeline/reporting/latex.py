@@ -292,6 +292,43 @@ def disagreements_tabular(df: pd.DataFrame) -> str:
     )
 
 
+def rows_tabular(df: pd.DataFrame) -> str:
+    """The main-table cells of CH, Credit and GMSC from both sources of rows
+    (:func:`cftrain.pipeline.reporting.compare.rows_comparison`)."""
+    if df.empty:
+        note = "\\emph{No experiment ran on our own draw of the raw files (\\texttt{tabular\\_rows:"
+        return note + " raw}), so there is nothing to compare.}\\label{tab:rows}"
+
+    def ours(r: Any, rows: str) -> str:
+        value = getattr(r, f"ours_{rows}")
+        text = num(value) + (SIG_MARK if _is_true(getattr(r, f"ours_star_{rows}")) else "")
+        n, kept = getattr(r, f"n_seeds_{rows}"), getattr(r, f"n_seeds_agree_{rows}")
+        if not pd.isna(n) and n > 1 and not pd.isna(kept):
+            text += f" {{\\scriptsize ({int(kept)}/{int(n)})}}"
+        return text
+
+    rows = [
+        [
+            escape(dataset_label(r.dataset)),
+            METRIC_LATEX.get(r.metric, escape(r.metric)),
+            num(r.published) + (SIG_MARK if _is_true(r.published_star) else ""),
+            ours(r, "reference"),
+            ours(r, "raw"),
+        ]
+        for r in tables.dataset_sorted(df).itertuples(index=False)
+    ]
+    return tabular(
+        ["Data", "Quantity", "Published", "Reference's rows", "Our draw"],
+        rows,
+        align="@{}llrrr@{}",
+        caption="Main-table reductions of California Housing, Credit Default and Give Me Some"
+        " Credit on the two sources of their rows: the reference's preprocessed, balanced rows"
+        " (the default) and our own undersampling draw from the raw files (first training"
+        " seed; in parentheses, how many training seeds keep the published sign and star)."
+        "\\label{tab:rows}",
+    )
+
+
 def _table_heading(table: str, experiment: str) -> str:
     return TABLE_LABELS.get((table, experiment), TABLE_LABELS.get((table, ""), table))
 

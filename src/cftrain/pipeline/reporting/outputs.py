@@ -14,6 +14,7 @@ GENERATED = (
     "stage_times_table.tex",
     "comparison_table.tex",
     "disagreements_table.tex",
+    "rows_table.tex",
     "variants_table.tex",
     "wall_times_table.tex",
     "wall_times_by_dataset_table.tex",

@@ -31,6 +31,14 @@ SOURCES: dict[str, tuple[str, str]] = {
     "accuracy_single": ("single", "accuracy"),  # clean test accuracy (method §5.4)
     "accuracy_initial_grid": ("initial_grid", "accuracy"),  # per grid cell (method §2.7)
 }
+# CH, Credit and GMSC on our own draw from the raw files (``tabular_rows: raw``; method
+# §4.2): the same tables under experiments named ``<experiment>_raw``, key ``<key>_raw``
+RAW_ROWS_SUFFIX = "_raw"
+SOURCES |= {
+    key + RAW_ROWS_SUFFIX: (experiment + RAW_ROWS_SUFFIX, name)
+    for key, (experiment, name) in dict(SOURCES).items()
+    if key.startswith(("main_", "absolute_", "costs_", "validity_"))
+}
 WALL_TIMES = "tables/wall_times.csv"  # results/tables/wall_times.csv: per-rule benchmark sums
 
 
