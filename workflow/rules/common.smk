@@ -62,7 +62,9 @@ onstart:
     # planning imports no torch); both still stop the run before any job
     if not FROM_RECORD:
         for e in EXPERIMENTS.values():
-            cfg.check_raw_files(e.datasets, config["data_mirror"], e.spec["tabular_rows"])
+            cfg.check_raw_files(
+                e.datasets, config["data_mirror"], e.spec["tabular_rows"]
+            )
         if workflow.local_exec:  # a cluster's jobs run on nodes with their own GPUs
             cfg.check_device(config["device"])
 
