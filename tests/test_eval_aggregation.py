@@ -135,6 +135,10 @@ def test_ablation_reductions_against_hand_computed_means():
     assert table.loc[("energy", "ip"), "reduction"] == pytest.approx(65.0)
     assert table.loc[("full", "ip"), "baseline_mean"] == pytest.approx(BL_IP)
     assert "vanilla" not in table.index.get_level_values("model")
+    # the error bar: std over the runs of each run's own reduction, (1 − RATIOS[r])·100 =
+    # 50, 40, 30, 20, 10 for full and 75, …, 55 for energy (run 5 has no CT: not paired)
+    assert table.loc[("full", "ip"), "std"] == pytest.approx(np.std([50, 40, 30, 20, 10], ddof=1))
+    assert table.loc[("energy", "ip"), "std"] == pytest.approx(np.std([75, 70, 65, 60, 55], ddof=1))
 
 
 def test_ig_table_median_and_interval():

@@ -52,9 +52,8 @@ def labelled(df):
 # %% [markdown]
 # ## Ablation bars: % reduction of IP and IP* against BL
 #
-# The reduction of run-averaged means, as the reference computed it (method §6.7); where the
-# table records it, the error bar is the standard deviation over bootstrap runs of each run's
-# own reduction. The published values were read off the published bar chart (approximate).
+# The reduction of run-averaged means, as the reference computed it (method §6.7); the error
+# bar is the standard deviation over bootstrap runs of each run's own reduction. The published values were read off the published bar chart (approximate).
 
 # %%
 if "ablation" in expected_figures:
@@ -77,6 +76,16 @@ if "ablation" in expected_figures:
                 color=style.COLORS[objective],
                 label=objective,
                 zorder=2,
+            )
+            ax.errorbar(
+                x + shift,
+                rows["reduction"],
+                yerr=rows["std"],
+                fmt="none",
+                ecolor="0.25",
+                elinewidth=0.7,
+                capsize=1.5,
+                zorder=3,
             )
             ref = pub[(pub["metric"] == metric) & (pub["model"] == rows["model"].dropna().iloc[0])]
             ref = ref.set_index("dataset")["value"].reindex(rows["dataset"])

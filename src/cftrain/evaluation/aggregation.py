@@ -185,16 +185,31 @@ def ablation_table(
     group_by: Sequence[str] = GROUP,
 ) -> pd.DataFrame:
     """% reduction of each objective vs ``baseline`` on λ- and run-averaged valid-CE means,
-    ``(m_obj − m_BL)/m_BL·(−100)``, no ratio bootstrap (method §6.7)."""
+    ``(m_obj − m_BL)/m_BL·(−100)``, no ratio bootstrap (method §6.7).
+
+    ``std`` is the spread of that reduction over the bootstrap runs: the standard deviation of
+    each run's own reduction (run r's mean against BL's mean of run r), the ablation figure's
+    error bar; NaN with fewer than two runs that both models have.
+    """
     present = df["model"].unique().tolist() if "model" in df else []
     validation.models_in_table("ablation_table", present, baseline=baseline)
-    overall = run_means(df, metrics, group_by).groupby([*group_by, "model"], sort=True)
-    overall = overall[list(metrics)].mean().reset_index()
+    runs = run_means(df, metrics, group_by)
+    overall = runs.groupby([*group_by, "model"], sort=True)[list(metrics)].mean().reset_index()
     long = overall.melt(id_vars=[*group_by, "model"], var_name="metric", value_name="mean")
     base = long[long["model"] == baseline].drop(columns="model")
     base = base.rename(columns={"mean": "baseline_mean"})
     out = long[long["model"] != baseline].merge(base, on=[*group_by, "metric"], how="left")
     out["reduction"] = (out["mean"] - out["baseline_mean"]) / out["baseline_mean"] * -100.0
+    per_run = runs.melt(id_vars=[*group_by, "model", "run"], var_name="metric", value_name="m")
+    base_run = per_run[per_run["model"] == baseline].drop(columns="model")
+    paired = per_run[per_run["model"] != baseline].merge(
+        base_run, on=[*group_by, "metric", "run"], suffixes=("", "_bl")
+    )
+    paired["r"] = (paired["m"] - paired["m_bl"]) / paired["m_bl"] * -100.0
+    spread = paired.groupby([*group_by, "model", "metric"], sort=True)["r"].std()
+    out = out.merge(
+        spread.rename("std").reset_index(), on=[*group_by, "model", "metric"], how="left"
+    )
     return out.reset_index(drop=True)
 
 
