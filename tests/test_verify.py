@@ -158,3 +158,19 @@ def test_a_table_whose_rows_are_not_unique_on_its_keys_is_an_error(roots):
     frame = verify.read_table(record / MAIN)
     with pytest.raises(ValueError, match="not unique"):
         verify.compare_table(pd.concat([frame, frame.head(1)]), frame, verify.EXACT, MAIN)
+
+
+def test_a_result_column_only_one_side_has_is_named_and_the_others_compared(roots):
+    """A newer code version's extra column (the ablation's spread, issue 27) does not stop the
+    check: it is listed, the shared columns are compared; other key columns are an error."""
+    _, record = roots
+    frame = verify.read_table(record / MAIN).drop(columns="std")
+    newer = verify.read_table(record / MAIN)
+    newer.loc[0, "value"] = "999.0"
+    summary, cells = verify.compare_table(newer, frame, verify.EXACT, MAIN)
+    assert summary["columns_not_in_record"] == "std" and summary["columns_not_run"] == ""
+    assert summary["different"] == 1 and list(cells["column"]) == ["value"]
+    back, _ = verify.compare_table(frame, newer, verify.EXACT, MAIN)
+    assert back["columns_not_run"] == "std" and back["columns_not_in_record"] == ""
+    with pytest.raises(ValueError, match="key columns"):
+        verify.compare_table(frame.assign(extra_key="x"), frame, verify.EXACT, MAIN)

@@ -53,7 +53,8 @@ def labelled(df):
 # ## Ablation bars: % reduction of IP and IP* against BL
 #
 # The reduction of run-averaged means, as the reference computed it (method §6.7); the error
-# bar is the standard deviation over bootstrap runs of each run's own reduction. The published values were read off the published bar chart (approximate).
+# bar is the standard deviation over bootstrap runs of each run's own reduction. The published
+# values were read off the published bar chart (approximate).
 
 # %%
 if "ablation" in expected_figures:
