@@ -294,10 +294,11 @@ def disagreements_tabular(df: pd.DataFrame) -> str:
 
 def rows_tabular(df: pd.DataFrame) -> str:
     """The main-table cells of CH, Credit and GMSC from both sources of rows
-    (:func:`cftrain.pipeline.reporting.compare.rows_comparison`)."""
+    (:func:`cftrain.pipeline.reporting.compare.rows_comparison`); the paper's table float
+    around it holds the caption."""
     if df.empty:
         note = "\\emph{No experiment ran on our own draw of the raw files (\\texttt{tabular\\_rows:"
-        return note + " raw}), so there is nothing to compare.}\\label{tab:rows}"
+        return note + " raw}), so there is nothing to compare.}\n"
 
     def ours(r: Any, rows: str) -> str:
         value = getattr(r, f"ours_{rows}")
@@ -321,11 +322,6 @@ def rows_tabular(df: pd.DataFrame) -> str:
         ["Data", "Quantity", "Published", "Reference's rows", "Our draw"],
         rows,
         align="@{}llrrr@{}",
-        caption="Main-table reductions of California Housing, Credit Default and Give Me Some"
-        " Credit on the two sources of their rows: the reference's preprocessed, balanced rows"
-        " (the default) and our own undersampling draw from the raw files (first training"
-        " seed; in parentheses, how many training seeds keep the published sign and star)."
-        "\\label{tab:rows}",
     )
 
 
