@@ -7,6 +7,7 @@ either way, so the reported percentages and stars do not change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -83,10 +84,23 @@ def reduction_table(
             rows.append({**dict(zip(group_by, key, strict=True)), "metric": metric, **row})
     table = pd.DataFrame(rows)
     if average and not table.empty:
-        avg = table.groupby([c for c in group_by if c != "dataset"] + ["metric"], sort=False)
-        avg = avg["value"].mean().reset_index().assign(dataset=AVERAGE_LABEL)
-        table = pd.concat([table, avg], ignore_index=True)
+        keys = [c for c in group_by if c != "dataset"] + ["metric"]
+        table = pd.concat([table, average_rows(table, keys, ["value"])], ignore_index=True)
     return table
+
+
+def _exact_mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return math.fsum(values) / len(values) if len(values) else math.nan
+
+
+def average_rows(table: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFrame:
+    """The rows labelled ``Avg.``: per ``keys``, the plain mean of ``cols`` over datasets,
+    correctly rounded (``math.fsum``). pandas' grouped mean can differ in the last bit with the
+    other groups of the table, so a run of one seed would not reproduce the average of a run of
+    five exactly."""
+    avg = table.groupby(keys, sort=False)[cols].agg(_exact_mean)
+    return avg.reset_index().assign(dataset=AVERAGE_LABEL)
 
 
 def _reduction(ct: np.ndarray, bl: np.ndarray, level: float) -> dict[str, float | bool | int]:
@@ -140,10 +154,8 @@ def validity_table(
     cells = cells.groupby([*keys, *CELL], sort=True)[cols].mean().reset_index()
     table = cells.groupby(keys, sort=True)[cols].mean().reset_index()
     if average and not table.empty:
-        avg = table.groupby([c for c in keys if c != "dataset"], sort=False)[cols].mean()
-        table = pd.concat(
-            [table, avg.reset_index().assign(dataset=AVERAGE_LABEL)], ignore_index=True
-        )
+        avg = average_rows(table, [c for c in keys if c != "dataset"], cols)
+        table = pd.concat([table, avg], ignore_index=True)
     return table
 
 
