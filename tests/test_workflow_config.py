@@ -159,7 +159,8 @@ def test_resolve_uses_the_scale_and_rejects_unknown_names():
     assert list(exps) == conf["smoke"]["experiments"]
     assert exps["single"].spec["train"]["fixed"]["nepochs"] < 10
     _, paper = cfg.resolve({}, ROOT)
-    assert list(paper) == ["single", "mutability", "ablation"]
+    assert list(paper) == ["single", "mutability", "ablation", "single_raw", "mutability_raw"]
+    assert paper["single_raw"].spec["tabular_rows"] == "raw" != paper["single"].spec["tabular_rows"]
     with pytest.raises(cfg.ConfigError, match=r"'device'.*allowed values: \['auto', 'cpu'"):
         cfg.resolve({"device": "gpu"}, ROOT)
     with pytest.raises(cfg.ConfigError, match="unknown experiment 'singel'"):
