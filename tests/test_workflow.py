@@ -121,8 +121,9 @@ def test_bad_config_value_fails_before_any_job(tmp_path):
 
 
 def test_missing_raw_file_stops_before_any_job(tmp_path):
+    """GMSC's raw file (read by the raw-draw experiments) has no download: the run stops."""
     env = run_env(CFTRAIN_DATA_MIRROR=str(tmp_path / "no-mirror"))
-    run = snakemake(tmp_path, "--cores", "1", "--config", "experiments=[single]", env=env)
+    run = snakemake(tmp_path, "--cores", "1", "--config", "experiments=[single_raw]", env=env)
     assert run.returncode != 0
     assert "give_me_some_credit/cs-training.csv" in run.stderr
     assert "Kaggle requires a login" in run.stderr
