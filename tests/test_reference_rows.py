@@ -129,7 +129,8 @@ def test_rows_comparison_sets_both_sources_beside_the_published(tmp_path):
             table.to_csv(tables.table_path(tmp_path, experiment, name), index=False)
         absolute = table[["experiment", "dataset", "metric", "seed", "ct_mean", "bl_mean"]]
         absolute.to_csv(tables.table_path(tmp_path, experiment, "absolute"), index=False)
-    df = compare.rows_comparison(tmp_path, ["single", "single_raw"])
+    both = ["single", "single_raw"]
+    df = compare.rows_comparison(tmp_path, both, compare.comparison(tmp_path, both))
     ip = df[df["metric"] == "ip"].iloc[0]
     assert (ip["published"], bool(ip["published_star"])) == (10.65, True)
     assert (ip["ours_reference"], bool(ip["ours_star_reference"])) == (12.0, True)
@@ -140,5 +141,5 @@ def test_rows_comparison_sets_both_sources_beside_the_published(tmp_path):
         "CH & $\\IP$ reduction (\\%) & 10.65\\textsuperscript{*} & 12.00\\textsuperscript{*} & 0.50"
         in text
     )
-    assert compare.rows_comparison(tmp_path, ["single"]).empty
-    assert "nothing to compare" in latex.rows_tabular(compare.rows_comparison(tmp_path, ["single"]))
+    alone = compare.rows_comparison(tmp_path, ["single"], compare.comparison(tmp_path, ["single"]))
+    assert alone.empty and "nothing to compare" in latex.rows_tabular(alone)

@@ -54,7 +54,6 @@ os.environ.setdefault("CFTRAIN_VAE_CACHE", os.path.abspath(L.path("vae_cache")))
 # does not mark every finished model as outdated
 if config["restart"]:
     os.environ.update(CFTRAIN_RESTART="1")
-DATASETS = list(dict.fromkeys(d for e in EXPERIMENTS.values() for d in e.datasets))
 
 
 onstart:

@@ -188,24 +188,6 @@ def comparison(results: str | Path, experiments: Iterable[str], suffix: str = ""
     return _agreement(out)[COLUMNS]
 
 
-def rows_comparison(results: str | Path, experiments: Iterable[str]) -> pd.DataFrame:
-    """The published main-table cells of the datasets that also ran on our own draw of the
-    raw files (``<experiment>_raw``), with ours from both sources of rows side by side: the
-    reference's rows (the default) and our draw (method §4.2). Empty when no such run."""
-    experiments = list(experiments)
-    raw = comparison(results, experiments, tables.RAW_ROWS_SUFFIX)
-    # per dataset: an average over the three datasets is not the published nine-dataset one
-    raw = raw[raw["ours"].notna() & (raw["table"] == "main") & (raw["dataset"] != "Avg.")]
-    if raw.empty:
-        return pd.DataFrame(columns=ROWS_COLUMNS)
-    reference = comparison(results, experiments).set_index(KEYS)
-    out = raw.set_index(KEYS)[["published", "published_star"]]
-    for rows, frame in (("reference", reference), ("raw", raw.set_index(KEYS))):
-        for column in ("ours", "ours_star", "n_seeds", "n_seeds_agree"):
-            out[f"{column}_{rows}"] = frame[column].reindex(out.index)
-    return out.reset_index()[ROWS_COLUMNS]
-
-
 ROWS_COLUMNS = [
     *KEYS,
     "published",
@@ -216,3 +198,23 @@ ROWS_COLUMNS = [
         for c in ("ours", "ours_star", "n_seeds", "n_seeds_agree")
     ),
 ]
+
+
+def rows_comparison(
+    results: str | Path, experiments: Iterable[str], reference: pd.DataFrame
+) -> pd.DataFrame:
+    """The published main-table cells of the datasets that also ran on our own draw of the
+    raw files (``<experiment>_raw``), with ours from both sources of rows side by side: the
+    reference's rows (the default; ``reference`` is their :func:`comparison`) and our draw
+    (method §4.2). Empty when no such run."""
+    raw = comparison(results, experiments, tables.RAW_ROWS_SUFFIX)
+    # per dataset: an average over the three datasets is not the published nine-dataset one
+    raw = raw[raw["ours"].notna() & (raw["table"] == "main") & (raw["dataset"] != "Avg.")]
+    if raw.empty:
+        return pd.DataFrame(columns=ROWS_COLUMNS)
+    out = raw.set_index(KEYS)[["published", "published_star"]]
+    for rows, frame in (("reference", reference), ("raw", raw)):
+        frame = frame.set_index(KEYS)
+        for column in ("ours", "ours_star", "n_seeds", "n_seeds_agree"):
+            out[f"{column}_{rows}"] = frame[column].reindex(out.index)
+    return out.reset_index()[ROWS_COLUMNS]

@@ -125,7 +125,7 @@ def build_report(
     written.append(latex.write(Path(comparison_dir) / "comparison.tex", comparison_tex))
     put("comparison_table.tex", comparison_tex)
     put("disagreements_table.tex", latex.disagreements_tabular(comparison))
-    rows = compare.rows_comparison(results, experiments)
+    rows = compare.rows_comparison(results, experiments, comparison)
     written.append(write_csv(Path(comparison_dir) / "rows.csv", rows))
     put("rows_table.tex", latex.rows_tabular(rows))
     put("variants_table.tex", latex.variants_tabular(variants))
