@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from cftrain import objectives
+from cftrain import objectives, two_class
 from cftrain.constraints import Constraints
 from cftrain.search import SearchResult, _within
 
@@ -154,6 +154,7 @@ def search_cells(
     cells = torch.arange(n_cells, device=device)  # the working cells: those with live rows
     offset = cells[:, None] * n
     last = int(settings.max_iter.max())
+    above_half = bool((settings.tau > 0.5).all())  # two_class.reaches decides as the softmax
 
     # Iteration k checks convergence of the live rows, then steps them: one forward pass
     # serves the stopping rule and the gradient (as the single-cell search).
@@ -164,8 +165,11 @@ def search_cells(
         xs = point(s) if categorical is None else categorical.point(s, w_current)
         logits = model(xs)
         with torch.no_grad():
-            prob = logits.softmax(dim=-1).gather(-1, w_target.unsqueeze(-1)).squeeze(-1)
-            hit = prob >= settings.tau
+            if above_half and two_class.applies(logits):
+                hit = two_class.reaches(logits, w_target, settings.tau)
+            else:
+                prob = logits.softmax(dim=-1).gather(-1, w_target.unsqueeze(-1)).squeeze(-1)
+                hit = prob >= settings.tau
         stop = live & (hit | (w_iter >= settings.max_iter))
         some_stop = bool(stop.any())
         if some_stop:

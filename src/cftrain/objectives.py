@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cftrain import two_class
+
 #: objective name → paper abbreviation (method §1.3)
 PAPER_NAMES = {"full": "CT", "energy": "CD", "adversarial": "AR", "vanilla": "BL"}
 OBJECTIVES = tuple(PAPER_NAMES)
@@ -76,6 +78,8 @@ def energy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Logit cross-entropy per row: ``(..., N, K)``, ``(..., N)`` → ``(..., N)``."""
+    if two_class.applies(logits) and y.numel() >= two_class.MIN_ROWS:
+        return two_class.cross_entropy(logits, y)
     return F.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none").view(y.shape)
 
 

@@ -428,12 +428,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import torch
 
+    from cftrain.allocator import keep_freed_memory
     from cftrain.pipeline.artifacts import RefusedArtifact, quarantine
     from cftrain.pipeline.job_context import job_context
 
     print(f"cftrain: {job_context()}", file=sys.stderr, flush=True)
 
     torch.set_num_threads(max(1, args.threads))
+    keep_freed_memory()
     try:
         print(args.func(args), flush=True)
     except RefusedArtifact as err:  # JobInputError is one: a file not what the job needs
