@@ -107,3 +107,14 @@ def test_revise_returns_decoded_points_inside_domain():
     # the counterfactuals come from the decoder: they lie near the data (blob) manifold
     near = torch.cdist(res.counterfactuals[res.converged], x).min(1).values
     assert float(near.median()) < 0.5
+
+
+def test_energy_schedule_per_cell_column_equals_the_row_wide_values():
+    """The batched search passes one step count per cell; φ must be bitwise the value a
+    row-wide step count gives (the vectorised power, not the scalar tail's)."""
+    max_iter = torch.tensor([[20], [50], [100], [12], [75]])
+    for step in range(1, 102):
+        rows = energy_schedule(torch.full((5, 64), step), max_iter)
+        column = energy_schedule(torch.full((5, 1), step), max_iter)
+        assert column.shape == (5, 1)
+        assert torch.equal(column.expand(5, 64), rows), step

@@ -181,8 +181,9 @@ def search_cells(
             live = live & ~stop
             if not bool(live.any()):
                 break
+        # every row of the working set has taken k steps: one step count per cell
         loss = objectives.cross_entropy(logits, w_target) + generator.penalty(
-            xs, w_x, logits, w_target, w_iter + 1, settings.max_iter
+            xs, w_x, logits, w_target, w_iter[:, :1] + 1, settings.max_iter
         )
         (grad,) = torch.autograd.grad(loss.masked_fill(~live, 0.0).sum(), s)
         if some_stop:  # compact: live rows first, in order; the width of the busiest cell

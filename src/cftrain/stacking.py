@@ -112,7 +112,7 @@ class StackedMLP(StackedModel):
         params = iter(self.params)
         for linear in self.layers:
             if not linear:
-                x = x.relu()
+                x = x.relu_()  # in place: the fresh output of the layer before
                 continue
             weight, bias = next(params), next(params)
             x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))

@@ -50,7 +50,8 @@ class Generator:
     ) -> torch.Tensor:
         """Per-row penalty ``(..., N)`` at counterfactuals ``x_cf: (..., N, D)``.
 
-        ``logits: (..., N, C)`` = model(x_cf); ``t: (..., N)`` = steps taken so far + 1.
+        ``logits: (..., N, C)`` = model(x_cf); ``t: (..., N)`` = steps taken so far + 1, or
+        ``(..., 1)`` where all rows have taken as many.
         With a leading cell axis the generator's weights and ``max_iter`` are ``(K, 1)``
         tensors (:func:`cftrain.batch_search.stack_generators`).
         """

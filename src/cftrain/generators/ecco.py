@@ -8,6 +8,7 @@ import torch
 
 from cftrain.generators.base import Generator, l1_distance
 from cftrain.objectives import energy
+from cftrain.stacking import ROW_QUANTUM
 
 #: weight of the quadratic energy term inside the energy constraint (method §2.3)
 ENERGY_REG = 1e-3
@@ -19,11 +20,16 @@ def energy_schedule(t: torch.Tensor | int, max_iter: int | torch.Tensor) -> torc
     """φ_t = a·(b + t)^(−0.9), b = round(T/25) (ties to even, as Julia), a = b/10.
 
     For T < 13, b = 0 and φ ≡ 0: the energy term vanishes (deviations §9.11). ``max_iter``
-    may be a tensor of per-cell T broadcasting against ``t`` (same float64 operations).
+    may be a tensor of per-cell T broadcasting against ``t`` (same float64 operations); a
+    ``t`` of one column (one step count per cell) is widened to whole SIMD chunks while
+    the power is taken, so that it runs the vectorised kernel a row-wide ``t`` runs.
     """
     t = torch.as_tensor(t, dtype=torch.float64)
     if isinstance(max_iter, torch.Tensor):
         b = torch.round(max_iter.to(device=t.device, dtype=torch.float64) / 25)
+        if t.dim() and t.shape[-1] == 1:
+            wide = t.expand(*t.shape[:-1], ROW_QUANTUM)
+            return torch.where(b == 0, 0.0, b / 10 * (b + wide) ** (-ENERGY_DECAY))[..., :1]
         return torch.where(b == 0, 0.0, b / 10 * (b + t) ** (-ENERGY_DECAY))
     b = round(max_iter / 25)
     a = b / 10
