@@ -186,6 +186,26 @@ def test_stacked_mlp_equals_the_modules_forward_and_backward():
             assert torch.equal(p.grad, q.grad[k])
 
 
+@pytest.mark.parametrize("width", [32, 96, 1024])
+def test_a_rows_numbers_do_not_depend_on_its_position(width):
+    """The search leaves stopped rows in place until the width shrinks, so a row sits at
+    other positions in a batch than alone: its logits and input gradient must not care."""
+    models = [build("mlp", 2, 2, seed=s) for s in range(3)]
+    stacked = stack_models(models)
+    g = torch.Generator().manual_seed(width)
+    x = torch.randn(3, width, 2, generator=g)
+    perm = torch.stack([torch.randperm(width, generator=g) for _ in range(3)])
+    outputs = []
+    for rows in (x, x.gather(1, perm.unsqueeze(-1).expand(-1, -1, 2))):
+        s = rows.clone().requires_grad_()
+        logits = stacked(s)
+        (grad,) = torch.autograd.grad(logits.log_softmax(-1)[..., 0].sum(), s)
+        outputs.append((logits.detach(), grad))
+    (logits, grad), (logits_p, grad_p) = outputs
+    assert torch.equal(logits.gather(1, perm.unsqueeze(-1).expand(-1, -1, 2)), logits_p)
+    assert torch.equal(grad.gather(1, perm.unsqueeze(-1).expand(-1, -1, 2)), grad_p)
+
+
 def _poisoned(base: TrainingConfig) -> Cell:
     """A cell whose λ_div gives a finite loss but overflowing gradients: its parameters
     become non-finite in epoch 1."""

@@ -4,10 +4,13 @@ Every cell searches its own factuals with its own model slice, generator weights
 step size and AE radius (tensors with a leading cell axis), and draws from its own
 ``torch.Generator``: each row behaves as in a search of that cell alone (own target, own
 step counter, frozen at its first step with p(target) ≥ τ, own nascent example). Rows
-that stop leave the working set; each cell's live rows stay a prefix in their original
-order, so a cell's random draws (REVISE encodings, categorical ties) are the ones its
-single-cell search makes. Working sets are padded to :meth:`StackedModel.rows` rows, the
-width of the busiest cell, so that no kernel's rounding depends on the row count.
+that stop stay in the working set, masked, until the width of the busiest cell
+(:meth:`StackedModel.rows`: padded so that no kernel's rounding depends on the row count)
+can shrink; then each cell's live rows move to the front, in order. A row's numbers do not
+depend on its position (a matrix product's rows are computed alike; elementwise kernels
+see whole SIMD chunks). Generators that draw for the live rows at every step (REVISE's
+encodings, categorical ties) compact at every stop instead, so that a cell's draws are
+the ones its single-cell search makes.
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ def search_cells(
     offset = cells[:, None] * n
     last = int(settings.max_iter.max())
     above_half = bool((settings.tau > 0.5).all())  # two_class.reaches decides as the softmax
+    draws = generator.latent or categorical is not None  # per-step draws for the live rows
 
     # Iteration k checks convergence of the live rows, then steps them: one forward pass
     # serves the stopping rule and the gradient (as the single-cell search).
@@ -186,7 +190,7 @@ def search_cells(
             xs, w_x, logits, w_target, w_iter[:, :1] + 1, settings.max_iter
         )
         (grad,) = torch.autograd.grad(loss.masked_fill(~live, 0.0).sum(), s)
-        if some_stop:  # compact: live rows first, in order; the width of the busiest cell
+        if some_stop:
             counts = live.sum(dim=1)
             if not bool(counts.all()):  # cells without live rows leave the working set
                 keep = counts.nonzero().flatten()
@@ -200,14 +204,15 @@ def search_cells(
                 model, generator = model.subset(keep), _cells_of(generator, keep)
                 settings, offset = settings.cells(keep), cells[:, None] * n
             n_live = counts.tolist()
-            order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)
-            order = order[:, : model.rows(max(n_live))]
-            rows, live, w_target, w_iter = (
-                t.gather(1, order) for t in (rows, live, w_target, w_iter)
-            )
-            grad, w_state, w_current, w_x, w_nascent = (
-                _gather(t, order) for t in (grad, w_state, w_current, w_x, w_nascent)
-            )
+            width = model.rows(max(n_live))
+            if width < live.shape[1] or draws:  # compact: live rows first, in order
+                order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)[:, :width]
+                rows, live, w_target, w_iter = (
+                    t.gather(1, order) for t in (rows, live, w_target, w_iter)
+                )
+                grad, w_state, w_current, w_x, w_nascent = (
+                    _gather(t, order) for t in (grad, w_state, w_current, w_x, w_nascent)
+                )
         delta = -settings.step_size * grad
         if not bool(torch.isfinite(delta.sum())):  # one reduction; NaN and ±inf propagate
             nonfinite = ~torch.isfinite(delta)
