@@ -3,7 +3,7 @@
 A stacked search allocates and frees megabytes of activations at every step (issue 25).
 glibc serves blocks above its mmap threshold with fresh mappings and returns freed heap
 tops to the system, so each step faults its memory in again: about a million page faults
-in a 96-cell moons run, a sixth of its time. Raising the mmap threshold to glibc's
+in a 96-cell moons run, an eighth of its time. Raising the mmap threshold to glibc's
 maximum and the trim threshold far above it lets freed blocks be reused instead
 (benchmarks/results/grid.json: ``page_faults_*``). Numbers do not change.
 """

@@ -136,6 +136,8 @@ def search_cells(
 
     n_cells, n, _ = x.shape
     device = x.device
+    # parameters without autograd history: the graph of each step reaches the inputs only
+    model = model.subset(torch.arange(n_cells, device=device))
     width = model.rows(n)
     slots = torch.arange(width, device=device).expand(n_cells, width)
     rows = slots.clamp(max=n - 1)  # padding repeats the last row: finite, never recorded
