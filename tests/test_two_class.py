@@ -34,7 +34,7 @@ def test_reaches_decides_as_the_softmax(tau):
             logits.scatter_(-1, (1 - target).unsqueeze(-1), (z_t - margin).unsqueeze(-1))
         taus = torch.full((6, 1), tau)
         prob = logits.softmax(dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        fast = two_class.reaches(logits, target, taus)
+        fast = two_class.reaches(logits, target, taus, above_half=True)
         assert torch.equal(fast, prob >= taus), scale
         hits += int(fast.sum())
     assert 0 < hits < 6 * 512 * len(SCALES)  # both decisions occur
@@ -52,6 +52,22 @@ def test_the_leading_probability_is_the_softmax_bitwise(k, w):
         assert bool((fast[~leads] <= 0.5).all()) and bool((prob[~leads] <= 0.5).all())
 
 
+@pytest.mark.parametrize("tau", [0.3, 0.5])
+def test_reaches_at_or_below_half_is_the_softmax(tau):
+    """τ ≤ 0.5: rows whose target logit is the smaller can reach τ, so the softmax decides."""
+    logits, target = _logits(4, 256, 1.0, 7), _targets(4, 256, 7)
+    # margins z_t − z_o at τ's edge (a few ulps around logit(τ), or ±1e-8 for τ = 0.5)
+    ulps = torch.randint(-64, 65, (4, 256), generator=torch.Generator().manual_seed(7))
+    edge = torch.logit(torch.tensor(tau))
+    margin = edge * (1 + ulps * 2.0**-23) if tau != 0.5 else ulps * 1e-8
+    z_t = logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    logits.scatter_(-1, (1 - target).unsqueeze(-1), (z_t - margin).unsqueeze(-1))
+    prob = logits.softmax(dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    decided = two_class.reaches(logits, target, tau, above_half=False)
+    assert torch.equal(decided, prob >= tau)
+    assert 0 < int(decided.sum()) < decided.numel()
+
+
 def test_reaches_with_non_finite_logits():
     values = torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, 1.0, -3.0])
     pairs = torch.cartesian_prod(values, values)  # 36 rows of (z0, z1)
@@ -60,7 +76,7 @@ def test_reaches_with_non_finite_logits():
         target = torch.full((1, 64), t)
         tau = torch.full((1, 1), 0.75)
         prob = logits.softmax(dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        assert torch.equal(two_class.reaches(logits, target, tau), prob >= tau)
+        assert torch.equal(two_class.reaches(logits, target, tau, above_half=True), prob >= tau)
 
 
 def _usual(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

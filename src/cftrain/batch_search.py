@@ -159,7 +159,7 @@ def search_cells(
     cells = torch.arange(n_cells, device=device)  # the working cells: those with live rows
     offset = cells[:, None] * n
     last = int(settings.max_iter.max())
-    above_half = bool((settings.tau > 0.5).all())  # two_class.reaches decides as the softmax
+    above_half = bool((settings.tau > 0.5).all())  # one host sync, not one per step
     draws = generator.latent or categorical is not None  # per-step draws for the live rows
 
     # Iteration k checks convergence of the live rows, then steps them: one forward pass
@@ -171,11 +171,7 @@ def search_cells(
         xs = point(s) if categorical is None else categorical.point(s, w_current)
         logits = model(xs)
         with torch.no_grad():
-            if above_half and two_class.applies(logits):
-                hit = two_class.reaches(logits, w_target, settings.tau)
-            else:
-                prob = logits.softmax(dim=-1).gather(-1, w_target.unsqueeze(-1)).squeeze(-1)
-                hit = prob >= settings.tau
+            hit = two_class.reaches(logits, w_target, settings.tau, above_half)
         stop = live & (hit | (w_iter >= settings.max_iter))
         some_stop = bool(stop.any())
         if some_stop:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cftrain import validation
+from cftrain import two_class, validation
 from cftrain.constraints import Constraints
 from cftrain.modes import evaluating
 
@@ -127,7 +127,7 @@ def search(
         xs = point(s) if categorical is None else categorical.point(s, w_current)
         logits = model(xs)
         with torch.no_grad():
-            hit = logits.softmax(dim=1).gather(1, w_target.unsqueeze(1)).squeeze(1) >= tau
+            hit = two_class.reaches(logits, w_target, tau, above_half=tau > 0.5)
         stop = hit if k < max_iter else torch.ones_like(hit)
         some_stop = bool(stop.any())
         if some_stop:

@@ -12,8 +12,9 @@ that vectorise across rows:
 
 Both hold only where a kernel never falls back to its scalar tail (another exp): row
 counts in whole SIMD chunks (:data:`~cftrain.stacking.ROW_QUANTUM`), and an elementwise
-op not split over threads. Elsewhere the callers use the usual kernels. The tests check
-the equalities on this machine's kernels (tests/test_two_class.py).
+op not split over threads. Elsewhere :func:`reaches` uses the softmax and the callers of
+:func:`cross_entropy` the usual kernel. The tests check the equalities on this machine's
+kernels (tests/test_two_class.py).
 """
 
 from __future__ import annotations
@@ -37,10 +38,15 @@ def applies(logits: torch.Tensor) -> bool:
     return logits.shape[-1] == 2 and logits.device.type == "cpu" and rows % ROW_QUANTUM == 0
 
 
-def reaches(logits: torch.Tensor, target: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-    """Whether ``softmax(logits)[target] ≥ τ`` per row, decided as the softmax decides it;
-    τ > 0.5 broadcasting against ``target``, and :func:`applies` must hold."""
-    if torch.get_num_threads() > 1 and target.numel() > _GRAIN:
+def reaches(
+    logits: torch.Tensor, target: torch.Tensor, tau: float | torch.Tensor, above_half: bool
+) -> torch.Tensor:
+    """Whether ``softmax(logits)[target] ≥ τ`` per row, decided as the softmax decides it:
+    through :func:`leading_probability` where that is bitwise the same (``above_half``: the
+    caller knows τ > 0.5 everywhere; :func:`applies`; one thread per elementwise op), else
+    through the softmax. τ broadcasts against ``target``."""
+    serial = torch.get_num_threads() == 1 or target.numel() <= _GRAIN
+    if not (above_half and applies(logits) and serial):
         prob = logits.softmax(dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
         return prob >= tau
     z_target = logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)

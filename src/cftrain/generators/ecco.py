@@ -27,10 +27,10 @@ def energy_schedule(t: torch.Tensor | int, max_iter: int | torch.Tensor) -> torc
     t = torch.as_tensor(t, dtype=torch.float64)
     if isinstance(max_iter, torch.Tensor):
         b = torch.round(max_iter.to(device=t.device, dtype=torch.float64) / 25)
-        if t.dim() and t.shape[-1] == 1:
-            wide = t.expand(*t.shape[:-1], ROW_QUANTUM)
-            return torch.where(b == 0, 0.0, b / 10 * (b + wide) ** (-ENERGY_DECAY))[..., :1]
-        return torch.where(b == 0, 0.0, b / 10 * (b + t) ** (-ENERGY_DECAY))
+        column = t.dim() > 0 and t.shape[-1] == 1
+        steps = t.expand(*t.shape[:-1], ROW_QUANTUM) if column else t
+        phi = torch.where(b == 0, 0.0, b / 10 * (b + steps) ** (-ENERGY_DECAY))
+        return phi[..., :1] if column else phi
     b = round(max_iter / 25)
     a = b / 10
     if b == 0:
